@@ -1,0 +1,1 @@
+"""Geometry rules per model family: pure functions from image size + preset values to a plan."""

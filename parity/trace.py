@@ -1,0 +1,185 @@
+"""The trace data model: ordered stage records of one (preset, impl, image) run.
+
+A stage value is one of
+- an ndarray (uint8 image stages, float32 tensors, int side outputs),
+- a tuple of ndarrays (ragged stages, e.g. slices of different sizes),
+- a dict (the ``plan``: a small JSON-able geometry decision, compared exactly).
+
+Hashes are taken over *canonical bytes*: C-order little-endian array bytes (tuples concatenated in
+order), or compact sorted-key JSON for dicts. For the ``pack`` stage of a llama.cpp-style layout the
+canonical bytes are exactly ``inp_raw``, so ``shasum inp_raw.bin`` equals the printed sha1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+#: Canonical stage names in pipeline order. Impls record the ones they really have, in their own order.
+STAGES = ("decode", "plan", "resize", "pad", "tiles", "normalize", "pack")
+
+#: Side outputs that accompany ``pack`` (names shared across impls so they compare by name).
+SIDE_OUTPUTS = (
+    "aspect_ratio_ids",
+    "aspect_ratio_mask",
+    "num_tiles",
+    "image_grid_thw",
+    "image_sizes",
+    "num_crops",
+    "pixel_values_padded",
+)
+
+StageValue = Union[np.ndarray, tuple, dict]
+
+
+def canonical_bytes(value: StageValue) -> bytes:
+    """Bytes the hashes are taken over (see module docstring)."""
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    if isinstance(value, tuple):
+        return b"".join(canonical_bytes(v) for v in value)
+    arr = np.asarray(value)
+    # Little-endian, C order: the byte layout runtimes write for inp_raw on x86/ARM.
+    if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and np.little_endian is False):
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
+    return np.ascontiguousarray(arr).tobytes()
+
+
+def _freeze(value: StageValue) -> StageValue:
+    """Read-only copies, so a record cannot change after it is hashed."""
+    if isinstance(value, dict):
+        return json.loads(json.dumps(value))
+    if isinstance(value, tuple):
+        return tuple(_freeze(v) for v in value)
+    arr = np.array(value, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """One stage of one run: its value, the layout label and hashes of its canonical bytes."""
+
+    name: str
+    value: StageValue
+    layout: str
+    approximate: str | None = None  # reason, when this stage is not bit-faithful to the real code
+    note: str = ""
+    sha1: str = field(init=False)
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        frozen = _freeze(self.value)
+        object.__setattr__(self, "value", frozen)
+        raw = canonical_bytes(frozen)
+        object.__setattr__(self, "sha1", hashlib.sha1(raw).hexdigest())
+        object.__setattr__(self, "sha256", hashlib.sha256(raw).hexdigest())
+
+    @property
+    def kind(self) -> str:
+        if isinstance(self.value, dict):
+            return "plan"
+        return "ragged" if isinstance(self.value, tuple) else "array"
+
+    @property
+    def dtype(self) -> str:
+        if isinstance(self.value, dict):
+            return "json"
+        if isinstance(self.value, tuple):
+            return str(self.value[0].dtype) if self.value else "none"
+        return str(self.value.dtype)
+
+    @property
+    def shape(self) -> tuple | list:
+        if isinstance(self.value, dict):
+            return ()
+        if isinstance(self.value, tuple):
+            return [tuple(int(s) for s in v.shape) for v in self.value]
+        return tuple(int(s) for s in self.value.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return len(canonical_bytes(self.value))
+
+    def to_dict(self, with_value: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "shape": [list(s) for s in self.shape] if self.kind == "ragged" else list(self.shape),
+            "layout": self.layout,
+            "sha1": self.sha1,
+            "sha256": self.sha256,
+            "nbytes": self.nbytes,
+            "approximate": self.approximate,
+        }
+        if self.note:
+            d["note"] = self.note
+        if self.kind == "plan" or with_value:
+            d["value"] = self.value if self.kind == "plan" else np.asarray(self.value).tolist()
+        return d
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The ordered stage records of one (preset, impl, image) run."""
+
+    preset: str
+    impl: str
+    impl_version: str
+    image: str
+    stages: tuple[StageRecord, ...]
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.stages]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate stage names in trace: {sorted(dup)}")
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def __getitem__(self, name: str) -> StageRecord:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(f"stage {name!r} not in trace of {self.impl} (has: {', '.join(self.names)})")
+
+    def get(self, name: str) -> StageRecord | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    @property
+    def plan(self) -> dict:
+        return self["plan"].value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "impl": self.impl,
+            "impl_version": self.impl_version,
+            "image": self.image,
+            "stages": [s.to_dict() for s in self.stages],
+        }
+
+
+class TraceBuilder:
+    """Collects stage records in the order an impl produces them."""
+
+    def __init__(self) -> None:
+        self._stages: list[StageRecord] = []
+
+    def add(self, name: str, value: StageValue, layout: str, *, approximate: str | None = None,
+            note: str = "") -> StageValue:
+        self._stages.append(StageRecord(name, value, layout, approximate, note))
+        return value
+
+    def build(self, preset: str, impl: str, impl_version: str, image: str) -> Trace:
+        return Trace(preset, impl, impl_version, image, tuple(self._stages))
