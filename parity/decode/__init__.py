@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from parity.errors import ParityError
+from parity.errors import BadImage, ParityError
 
 ALPHA_MODES = ("drop", "white", "black")
 
@@ -86,12 +86,12 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     """Read an image file, with a one-line ParityError for the usual failures."""
     p = Path(path)
     if not p.exists():
-        raise ParityError(f"image not found: {p}")
+        raise BadImage(f"image not found: {p}")
     if p.is_dir():
-        raise ParityError(f"image path is a directory: {p}")
+        raise BadImage(f"image path is a directory: {p}")
     data = p.read_bytes()
     if not data:
-        raise ParityError(f"image file is empty (0 bytes): {p}")
+        raise BadImage(f"image file is empty (0 bytes): {p}")
     return data
 
 
@@ -103,19 +103,19 @@ def open_pil(data: bytes, label: str) -> Image.Image:
             img = Image.open(io.BytesIO(data))
             w, h = img.size
             if w * h > MAX_PIXELS:
-                raise ParityError(f"image too large: {label} is {w}x{h} = {w * h} pixels, over Pillow's "
+                raise BadImage(f"image too large: {label} is {w}x{h} = {w * h} pixels, over Pillow's "
                                   f"decompression-bomb limit of {MAX_PIXELS}")
             if w == 0 or h == 0:
-                raise ParityError(f"image has zero size: {label} is {w}x{h}")
+                raise BadImage(f"image has zero size: {label} is {w}x{h}")
             img.load()
-        except ParityError:
+        except BadImage:
             raise
         except UnidentifiedImageError:
-            raise ParityError(f"not a readable image: {label}") from None
+            raise BadImage(f"not a readable image: {label}") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise ParityError(f"image too large: {label}: {e}") from None
+            raise BadImage(f"image too large: {label}: {e}") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise ParityError(f"corrupt or truncated image: {label}: {e}") from None
+            raise BadImage(f"corrupt or truncated image: {label}: {e}") from None
     return img
 
 

@@ -23,11 +23,19 @@ from parity.impls.base import Impl, ImageInput, injected_decode
 from parity.presets import Preset
 from parity.trace import Trace, TraceBuilder
 
-from . import mllama
+from . import llama4, llava, llava_next, mllama
+from . import gemma3
+from . import qwen2_vl
 
 #: family -> {"pil": fn, "torchvision": fn}; fn(proc, kwargs, rgb, preset, tb) records stages.
 FAMILIES: dict[str, dict[str, Callable]] = {
     "mllama": {"pil": mllama.stages_pil, "torchvision": mllama.stages_torchvision},
+    "llava": {"pil": llava.stages_pil, "torchvision": llava.stages_torchvision},
+    "llava-next": {"pil": llava_next.stages_pil, "torchvision": llava_next.stages_torchvision},
+    "llama4": {"torchvision": llama4.stages_torchvision},
+    "qwen2-vl": {"pil": qwen2_vl.stages_pil, "torchvision": qwen2_vl.stages_torchvision},
+    "qwen3-vl": {"pil": qwen2_vl.stages_pil, "torchvision": qwen2_vl.stages_torchvision},
+    "gemma3": {"pil": gemma3.stages_pil, "torchvision": gemma3.stages_torchvision},
 }
 
 BACKEND_SUFFIX = {"pil": "ImageProcessorPil", "torchvision": "ImageProcessor"}

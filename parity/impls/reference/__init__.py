@@ -16,8 +16,13 @@ from parity.impls.base import ImageInput, Impl, injected_decode
 from parity.presets import Preset
 from parity.trace import Trace, TraceBuilder
 
+from . import qwen2_vl
+
 #: family -> (decode policy name, stage recipe, version string of the authors' code)
-FAMILIES: dict[str, tuple[str, Callable, str]] = {}
+FAMILIES: dict[str, tuple[str, Callable, str]] = {
+    "qwen2-vl": ("pil-hf", qwen2_vl.stages, qwen2_vl.version()),
+    "qwen3-vl": ("pil-hf", qwen2_vl.stages, qwen2_vl.version()),
+}
 
 
 class ReferenceImpl(Impl):

@@ -1,0 +1,41 @@
+"""nox sessions. They run in the current environment (``venv_backend="none"``): the README's set-up
+installs the pinned stack once (torch + torchvision are 5.5 GB; one copy is enough), and each session
+first re-asserts that install against constraints.txt, which is a no-op when nothing changed."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "none"
+
+INSTALL = ("python", "-m", "pip", "install", "-q", "-c", "constraints.txt", "-e", ".[dev]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (what CI runs)."""
+    session.run(*INSTALL)
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.run(*INSTALL)
+    session.run("ruff", "check", "parity", "tests", "fixtures", "noxfile.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Side-by-side speed of impls on the same case (ratios, never asserted)."""
+    session.run(*INSTALL)
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/bench",
+                "--benchmark-enable", "--benchmark-only", "--benchmark-columns=min,mean,median,rounds",
+                *session.posargs)
+
+
+@nox.session
+def parity(session: nox.Session) -> None:
+    """The whole matrix (presets x impls x fixture images) into reports/; exit 1 on a golden regression."""
+    session.run(*INSTALL)
+    session.run("python", "-m", "parity.matrix", *session.posargs)

@@ -1,0 +1,105 @@
+"""One case = one (preset, image): run the chosen impls, compare each against a baseline.
+
+Run first, compare later (as Polygraphy's Comparator does): traces are produced independently, then
+every non-baseline trace is diffed against the baseline stage by stage. An impl that raises on an
+input (e.g. a processor refusing a 1x1 image) is recorded as failed with its one-line message, so one
+broken impl does not hide what the others did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from parity.compare import TraceDiff, compare_traces
+from parity.decode import decode_pil
+from parity.errors import BadImage, ParityError
+from parity.impls import IMPLS, ImageInput, Impl, get_impl, impls_for
+from parity.presets import Preset
+from parity.trace import Trace
+
+#: stages that ``--from-stage`` can inject (the same pixels fed to every impl)
+INJECTABLE = ("decode",)
+
+
+@dataclass
+class CaseResult:
+    preset: Preset
+    image: str
+    baseline: str
+    traces: dict[str, Trace] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    diffs: dict[str, TraceDiff] = field(default_factory=dict)
+    injected: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors and all(d.passed for d in self.diffs.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset.name,
+            "family": self.preset.family,
+            "image": self.image,
+            "baseline": self.baseline,
+            "injected_from_stage": self.injected,
+            "passed": self.passed,
+            "impls": {name: {"version": IMPLS[name].version if name in IMPLS else "",
+                             "trace": t.to_dict()} for name, t in self.traces.items()},
+            "errors": self.errors,
+            "diffs": {name: d.to_dict() for name, d in self.diffs.items()},
+        }
+
+
+def select_impls(preset: Preset, names: list[str] | None) -> list[Impl]:
+    """The impls to run: the named ones (each must support the preset) or every one that does."""
+    if not names:
+        chosen = impls_for(preset)
+        if not chosen:
+            raise ParityError(f"no impl supports preset {preset.name!r}")
+        return chosen
+    chosen = [get_impl(n) for n in names]
+    for impl in chosen:
+        reason = impl.supports(preset)
+        if reason:
+            raise ParityError(f"impl {impl.name!r} cannot run preset {preset.name!r}: {reason}")
+    return chosen
+
+
+def injected_pixels(image_path: str, from_stage: str | None) -> np.ndarray | None:
+    if from_stage is None:
+        return None
+    if from_stage not in INJECTABLE:
+        raise ParityError(f"--from-stage {from_stage!r} is not injectable; valid: {', '.join(INJECTABLE)}")
+    return decode_pil(image_path, "pil-hf").rgb
+
+
+def run_case(image_path: str, preset: Preset, impl_names: list[str] | None = None,
+             baseline: str | None = None, from_stage: str | None = None) -> CaseResult:
+    impls = select_impls(preset, impl_names)
+    names = [i.name for i in impls]
+    if baseline is None:
+        baseline = "reference" if "reference" in names else names[0]
+    elif baseline not in names:
+        raise ParityError(f"baseline {baseline!r} is not among the impls run ({', '.join(names)})")
+    decoded = injected_pixels(image_path, from_stage)
+    image = ImageInput(image_path, decoded)
+    result = CaseResult(preset, image.label, baseline, injected=from_stage)
+    for impl in impls:
+        try:
+            result.traces[impl.name] = impl.run(image, preset)
+        except BadImage:
+            raise  # unreadable input is the same for every impl: stop with exit 2
+        except ParityError as e:
+            result.errors[impl.name] = str(e)
+        except Exception as e:  # an impl refusing this input is a finding, not a crash
+            result.errors[impl.name] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    base = result.traces.get(baseline)
+    if base is not None:
+        std = preset.get("image_std")
+        for name, tr in result.traces.items():
+            if name != baseline:
+                result.diffs[name] = compare_traces(base, tr, std)
+    return result

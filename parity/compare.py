@@ -1,0 +1,334 @@
+"""Compare two traces stage by stage, aligned by stage name (never by position).
+
+Shape and dtype first; then ``plan`` (and other dicts) by an exact key-by-key diff; uint8 and integer
+arrays exactly, with a histogram of level differences; float arrays with max/mean |Δ|, the same in
+uint8 levels (|Δ|·255·std, std from the preset), NMSE, PSNR and cosine similarity. The first stage that
+differs is the divergence; later differing stages are reported as its consequences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from parity.trace import StageRecord, Trace
+
+#: a cap on listings (mismatching plan keys, histogram bins) so output stays readable
+LIST_CAP = 20
+
+
+@dataclass(frozen=True)
+class StageDiff:
+    """How one stage of trace ``b`` differs from the same-named stage of trace ``a``."""
+
+    name: str
+    status: str  # equal | differ | shape | incomparable | missing
+    kind: str  # plan | array | ragged | missing
+    dtype_a: str = ""
+    dtype_b: str = ""
+    shape_a: Any = ()
+    shape_b: Any = ()
+    n_diff: int = 0
+    n: int = 0
+    max_abs: float = 0.0
+    mean_abs: float = 0.0
+    max_levels: float = 0.0  # max |Δ| in uint8 levels
+    mean_levels: float = 0.0
+    nmse: float = 0.0
+    psnr_db: float | None = None  # None when identical
+    cosine: float | None = None
+    first_index: tuple | None = None  # first differing element (C order), in stage-array coordinates
+    worst_index: tuple | None = None
+    worst_values: tuple | None = None  # (a, b) at worst_index
+    histogram: dict[int, int] = field(default_factory=dict)  # |Δ| in levels (rounded) -> count
+    plan_diff: dict[str, Any] = field(default_factory=dict)  # key -> {"a":..., "b":...}
+    note: str = ""
+    first_at: dict | None = None  # first_index named by the layout label: {tile, channel, y, x ...}
+    worst_at: dict | None = None  # worst_index named the same way
+    plan_a: dict | None = None  # both plan decisions, whole (plan stages only)
+    plan_b: dict | None = None
+    layout: str = ""  # layout label of the baseline stage
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "equal"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "name": self.name,
+            "status": self.status,
+            "passed": self.passed,
+            "kind": self.kind,
+            "dtype": [self.dtype_a, self.dtype_b],
+            "shape": [_jsonable(self.shape_a), _jsonable(self.shape_b)],
+        }
+        if self.kind == "plan":
+            d["plan_diff"] = self.plan_diff
+            d["plan"] = {"a": self.plan_a, "b": self.plan_b}
+        elif self.status != "missing":
+            d.update({
+                "n_diff": self.n_diff,
+                "n": self.n,
+                "max_abs": self.max_abs,
+                "mean_abs": self.mean_abs,
+                "max_levels": self.max_levels,
+                "mean_levels": self.mean_levels,
+                "nmse": self.nmse,
+                "psnr_db": self.psnr_db,
+                "cosine": self.cosine,
+                "first_index": _jsonable(self.first_index),
+                "worst_index": _jsonable(self.worst_index),
+                "worst_values": _jsonable(self.worst_values),
+                "first_at": self.first_at,
+                "worst_at": self.worst_at,
+                "histogram_levels": {str(k): v for k, v in self.histogram.items()},
+            })
+            if self.layout:
+                d["layout"] = self.layout
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+@dataclass(frozen=True)
+class TraceDiff:
+    """All stage diffs of trace ``b`` against baseline ``a``."""
+
+    a: str
+    b: str
+    stages: tuple[StageDiff, ...]
+
+    @property
+    def compared(self) -> list[StageDiff]:
+        """Stages both traces have at the same pipeline position (same layout and value kind)."""
+        return [s for s in self.stages if s.status not in ("missing", "incomparable")]
+
+    @property
+    def first_divergence(self) -> StageDiff | None:
+        return next((s for s in self.compared if not s.passed), None)
+
+    @property
+    def consequences(self) -> list[str]:
+        first = self.first_divergence
+        if first is None:
+            return []
+        return [s.name for s in self.compared if not s.passed and s.name != first.name]
+
+    @property
+    def passed(self) -> bool:
+        return self.first_divergence is None
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __getitem__(self, name: str) -> StageDiff:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        first = self.first_divergence
+        return {
+            "baseline": self.a,
+            "impl": self.b,
+            "passed": self.passed,
+            # `first` is falsy when it differs (StageDiff.__bool__ is `passed`): test against None
+            "first_divergence": first.name if first is not None else None,
+            "consequences": self.consequences,
+            "stages": [s.to_dict() for s in self.stages],
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple | list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def diff_plan(a: dict, b: dict) -> dict[str, Any]:
+    """Exact key-by-key diff of two plan dicts: {key: {"a": va, "b": vb}} for keys that differ."""
+    out = {}
+    for k in list(a) + [k for k in b if k not in a]:
+        va, vb = a.get(k, "<absent>"), b.get(k, "<absent>")
+        if va != vb:
+            out[k] = {"a": va, "b": vb}
+    return out
+
+
+def channel_axis(layout: str, ndim: int) -> int | None:
+    """Axis of the channel dimension from a layout label like ``tiles,C,H,W`` or ``HWC``."""
+    head = layout.split()[0] if layout else ""
+    parts = head.split(",") if "," in head else list(head)
+    if "C" in parts and len(parts) == ndim:
+        return parts.index("C")
+    return None
+
+
+#: layout-label axis names -> the names a located element is reported with
+AXIS_NAMES = {"C": "channel", "H": "y", "W": "x", "tiles": "tile", "tile": "tile", "max_tiles": "tile",
+              "slices": "slice", "slice": "slice", "crops": "crop", "patches": "patch", "images": "image",
+              "image": "image", "batch": "batch", "frames": "frame"}
+
+
+def layout_axes(layout: str) -> list[str]:
+    """Axis labels of a layout label: ``tiles,C,H,W`` -> [tiles, C, H, W]; ``HWC`` -> [H, W, C]."""
+    head = layout.split()[0] if layout else ""
+    return head.split(",") if "," in head else list(head)
+
+
+def locate(index: tuple | int | None, layout: str, shape: Any) -> dict | None:
+    """Name an element by the layout label: ``(2, 0, 17, 300)`` in ``tiles,C,H,W`` ->
+    ``{"tile": 2, "channel": 0, "y": 17, "x": 300}``.
+
+    ``shape`` is a tuple, or a list of part shapes for ragged stages (then ``index`` is a flat index
+    into the concatenated parts and the result also names the ``part``)."""
+    if index is None:
+        return None
+    out: dict[str, int] = {}
+    if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
+        flat = int(index if isinstance(index, int) else index[0])
+        for part, ps in enumerate(shape):
+            size = int(np.prod(ps))
+            if flat < size:
+                out["part"] = part
+                index, shape = tuple(int(i) for i in np.unravel_index(flat, tuple(ps))), tuple(ps)
+                break
+            flat -= size
+        else:
+            return None
+    elif isinstance(index, int):
+        index = tuple(int(i) for i in np.unravel_index(index, tuple(shape)))
+    axes = layout_axes(layout)
+    if len(axes) != len(index):
+        axes = [f"axis{i}" for i in range(len(index))]
+    for ax, i in zip(axes, index):
+        out[AXIS_NAMES.get(ax, ax.lower())] = int(i)
+    return out
+
+
+def _level_scale(layout: str, shape: tuple, std: list[float] | None, is_int: bool) -> np.ndarray | float:
+    """Multiplier turning |Δ| into uint8 levels: 1 for integer stages, 255·std for normalized floats."""
+    if is_int:
+        return 1.0
+    if not std:
+        return 255.0  # unnormalized float in [0, 1]
+    ax = channel_axis(layout, len(shape))
+    if ax is None or shape[ax] != len(std):
+        return 255.0 * float(np.mean(std))
+    bshape = [1] * len(shape)
+    bshape[ax] = len(std)
+    return 255.0 * np.asarray(std, dtype=np.float64).reshape(bshape)
+
+
+def diff_arrays(name: str, a: np.ndarray, b: np.ndarray, layout: str = "", std: list[float] | None = None,
+                dtype_a: str = "", dtype_b: str = "", note: str = "") -> StageDiff:
+    """Stats of ``b`` against ``a`` (same shape). Integer stages compare exactly; see module doc."""
+    fa, fb = a.astype(np.float64), b.astype(np.float64)
+    is_int = np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer)
+    d = np.abs(fb - fa)
+    # NaN-safe: a NaN on either side counts as a difference
+    neq = (d != 0) | (np.isnan(fa) != np.isnan(fb))
+    n_diff = int(np.count_nonzero(neq))
+    common = dict(name=name, kind="array", dtype_a=dtype_a or str(a.dtype), dtype_b=dtype_b or str(b.dtype),
+                  shape_a=tuple(a.shape), shape_b=tuple(b.shape), n=int(a.size), note=note)
+    dtype_differs = common["dtype_a"] != common["dtype_b"]
+    if n_diff == 0:
+        status = "differ" if dtype_differs else "equal"
+        return StageDiff(status=status, **common)
+    lev = d * _level_scale(layout, a.shape, std, is_int)
+    first = tuple(int(i) for i in np.unravel_index(int(np.argmax(neq)), a.shape))
+    worst_flat = int(np.nanargmax(np.where(np.isnan(d), np.inf, d)))
+    worst = tuple(int(i) for i in np.unravel_index(worst_flat, a.shape))
+    sig = float(np.sum(fa * fa))
+    err = float(np.nansum((fb - fa) ** 2))
+    nmse = err / sig if sig > 0 else math.inf
+    peak = 255.0 if is_int else float(np.nanmax(np.abs(fa))) or 1.0
+    mse = err / a.size
+    psnr = 10 * math.log10(peak * peak / mse) if mse > 0 else None
+    na, nb = math.sqrt(sig), math.sqrt(float(np.sum(fb * fb)))
+    cos = float(np.sum(fa * fb) / (na * nb)) if na > 0 and nb > 0 else None
+    hist = level_histogram(lev[neq])
+    return StageDiff(
+        status="differ", n_diff=n_diff, max_abs=float(np.nanmax(d)), mean_abs=float(np.nanmean(d)),
+        max_levels=float(np.nanmax(lev)), mean_levels=float(np.nanmean(lev)), nmse=nmse, psnr_db=psnr,
+        cosine=cos, first_index=first, worst_index=worst,
+        worst_values=(fa[worst].item(), fb[worst].item()), histogram=hist,
+        first_at=locate(first, layout, a.shape), worst_at=locate(worst, layout, a.shape), layout=layout,
+        **common)
+
+
+def level_histogram(levels: np.ndarray) -> dict[int, int]:
+    """|Δ| in uint8 levels, rounded -> count (differing elements only). The largest bins past LIST_CAP
+    are folded into the last one, so the counts always add up to the number of differences."""
+    vals, counts = np.unique(np.rint(np.nan_to_num(levels, nan=1e9)).astype(np.int64), return_counts=True)
+    if len(vals) > LIST_CAP:
+        counts = np.concatenate([counts[: LIST_CAP - 1], [counts[LIST_CAP - 1:].sum()]])
+        vals = vals[:LIST_CAP]
+    return {int(v): int(c) for v, c in zip(vals, counts)}
+
+
+def diff_records(ra: StageRecord | None, rb: StageRecord | None, std: list[float] | None = None) -> StageDiff:
+    name = (ra or rb).name
+    if ra is None or rb is None:
+        present = "baseline" if ra is not None else "impl"
+        return StageDiff(name=name, status="missing", kind="missing", note=f"only the {present} has this stage")
+    if ra.kind == "plan" or rb.kind == "plan":
+        pd = diff_plan(ra.value, rb.value) if ra.kind == rb.kind == "plan" else {"value": {"a": "?", "b": "?"}}
+        return StageDiff(name=name, status="equal" if not pd else "differ", kind="plan", dtype_a="json",
+                         dtype_b="json", plan_diff=pd, plan_a=_plan_value(ra), plan_b=_plan_value(rb))
+    if ra.sha256 == rb.sha256 and ra.dtype == rb.dtype and ra.shape == rb.shape:
+        return StageDiff(name=name, status="equal", kind=ra.kind, dtype_a=ra.dtype, dtype_b=rb.dtype,
+                         shape_a=ra.shape, shape_b=rb.shape, n=int(np.asarray(ra.value).size) if ra.kind == "array" else 0)
+    a_int = np.dtype(ra.dtype).kind in "iub" if ra.dtype != "none" else True
+    b_int = np.dtype(rb.dtype).kind in "iub" if rb.dtype != "none" else True
+    if ra.layout != rb.layout or a_int != b_int:
+        why = (f"layouts differ ({ra.layout!r} vs {rb.layout!r})" if ra.layout != rb.layout else
+               f"recorded at different points of the pipeline ({ra.dtype} vs {rb.dtype})")
+        return StageDiff(name=name, status="incomparable", kind=ra.kind, dtype_a=ra.dtype, dtype_b=rb.dtype,
+                         shape_a=ra.shape, shape_b=rb.shape,
+                         note=f"not compared: {why}; later stages show whether it matters")
+    va = ra.value if ra.kind == "array" else _concat(ra.value)
+    vb = rb.value if rb.kind == "array" else _concat(rb.value)
+    if ra.shape != rb.shape:
+        same_size = np.asarray(va).size == np.asarray(vb).size
+        note = ("same number of elements in another shape: a layout difference (HWC/CHW, tile order) or a "
+                "width/height swap" if same_size else "different number of elements")
+        return StageDiff(name=name, status="shape", kind=ra.kind, dtype_a=ra.dtype, dtype_b=rb.dtype,
+                         shape_a=ra.shape, shape_b=rb.shape, n=int(np.asarray(va).size), note=note)
+    note = f"dtype differs: {ra.dtype} vs {rb.dtype}" if ra.dtype != rb.dtype else ""
+    out = diff_arrays(name, np.asarray(va), np.asarray(vb), ra.layout, std, ra.dtype, rb.dtype, note)
+    if ra.kind == "ragged":
+        fix = {"kind": "ragged", "shape_a": ra.shape, "shape_b": rb.shape}
+        if out.first_index is not None:
+            fix["first_at"] = locate(out.first_index, ra.layout, ra.shape)
+            fix["worst_at"] = locate(out.worst_index, ra.layout, ra.shape)
+        out = StageDiff(**{**out.__dict__, **fix})
+    return out
+
+
+def _plan_value(r: StageRecord) -> dict | None:
+    return dict(r.value) if r.kind == "plan" else None
+
+
+def _concat(parts: tuple) -> np.ndarray:
+    return np.concatenate([np.asarray(p).ravel() for p in parts]) if parts else np.zeros(0)
+
+
+def aligned_names(a: Trace, b: Trace) -> list[str]:
+    """Stage names of ``a`` in its order, then those only ``b`` has."""
+    return a.names + [n for n in b.names if n not in a]
+
+
+def compare_traces(a: Trace, b: Trace, std: list[float] | None = None) -> TraceDiff:
+    """Diff of ``b`` against baseline ``a``; ``std`` is the preset's image_std (for uint8 levels)."""
+    stages = tuple(diff_records(a.get(n), b.get(n), std) for n in aligned_names(a, b))
+    return TraceDiff(a.impl, b.impl, stages)

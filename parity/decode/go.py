@@ -1,0 +1,242 @@
+"""Go's ``image.Decode`` as ollama's engine sees it: the Go image type, and its premultiplied samples.
+
+What Go decodes a PNG into (``image/png`` ``reader.go``, Go 1.19 source, same type table in later Go):
+
+====================  =================  ==================================================
+PNG colour type       Go type            samples ``At().RGBA()`` returns (16-bit, premultiplied)
+====================  =================  ==================================================
+gray 1/2/4/8          ``*image.Gray``    v*0x101, alpha 0xffff (1/2/4-bit scaled to 0..255)
+gray 1..8 + tRNS      ``*image.NRGBA``   alpha 0 where v == tRNS grey, else 0xff
+gray 16               ``*image.Gray16``  v, alpha 0xffff
+gray 16 + tRNS        ``*image.NRGBA64`` alpha 0 or 0xffff
+gray+alpha 8          ``*image.NRGBA``   ``color.NRGBA.RGBA``: v*0x101*a/0xff, alpha a*0x101
+truecolour 8          ``*image.RGBA``    v*0x101, alpha 0xffff
+truecolour 8 + tRNS   ``*image.NRGBA``   alpha 0 where (r,g,b) == tRNS colour
+truecolour 16         ``*image.RGBA64``  v
+truecolour 16 + tRNS, ``*image.NRGBA64`` ``color.NRGBA64.RGBA``: v*a/0xffff
+gray/truecolour+alpha 16
+palette 1/2/4/8       ``*image.Paletted`` palette entries ``color.RGBA`` (opaque); with tRNS the
+                                         first len(tRNS) entries become ``color.NRGBA``
+====================  =================  ==================================================
+
+Pixel values come from Pillow (8-bit and palette indices: PNG is lossless, so they are Go's values)
+and OpenCV for 16-bit colour (Pillow keeps only the high byte there); the Go semantics (types,
+tRNS handling, premultiplication) are applied here from the file's own IHDR/PLTE/tRNS chunks.
+ollama f63eea3 registers PNG, JPEG, BMP, TIFF and WebP decoders (``model/model.go``), not GIF:
+a GIF fails with Go's ``image: unknown format``. Formats other than PNG are decoded with Pillow and
+marked approximate (Go's JPEG decoder has its own IDCT and chroma upsampling; not ported).
+
+``composite_over_white`` is ollama's ``imageproc.Composite`` (``image/draw`` ``Draw`` ``Over`` onto
+opaque white, the fast paths ``drawCopyOver``/``drawNRGBAOver``/``drawGray``/``drawRGBA`` of
+``image/draw/draw.go``, which all compute (255*(0xffff-a)*0x101/0xffff + c) >> 8).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from parity.decode import open_pil, read_bytes
+from parity.errors import BadImage, ParityError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+GIF_MAGICS = (b"GIF87a", b"GIF89a")
+
+
+@dataclass(frozen=True)
+class GoImage:
+    """A decoded image as Go holds it.
+
+    go_type: the concrete Go type (``*image.RGBA``...); rgba64: (H, W, 4) uint16, what
+    ``At(x, y).RGBA()`` returns (alpha-premultiplied); approximate: why the samples may differ from
+    Go's decoder (None when exact).
+    """
+
+    go_type: str
+    rgba64: np.ndarray
+    approximate: str | None = None
+
+    @property
+    def gray(self) -> bool:
+        """x/image/draw takes its ``*image.Gray`` fast path (alpha stored as exactly 1)."""
+        return self.go_type == "*image.Gray"
+
+    @property
+    def opaque(self) -> bool:
+        return bool((self.rgba64[..., 3] == 0xFFFF).all())
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width)."""
+        return self.rgba64.shape[0], self.rgba64.shape[1]
+
+
+def go_image_from_rgb(rgb: np.ndarray, go_type: str = "*image.RGBA",
+                      approximate: str | None = None) -> GoImage:
+    """An opaque image from RGB uint8 (stage injection, or a Pillow-decoded non-PNG)."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    out = np.empty(rgb.shape[:2] + (4,), dtype=np.uint16)
+    out[..., :3] = rgb.astype(np.uint16) * 0x101
+    out[..., 3] = 0xFFFF
+    return GoImage(go_type, out, approximate)
+
+
+def _chunks(data: bytes) -> dict[bytes, bytes]:
+    """First occurrence of each ancillary chunk we need (IHDR, PLTE, tRNS), read up to IDAT."""
+    found: dict[bytes, bytes] = {}
+    pos = len(PNG_MAGIC)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            break
+        found.setdefault(kind, data[pos + 8:pos + 8 + length])
+        pos += 12 + length
+    return found
+
+
+def _premultiply(colour: np.ndarray, alpha8: np.ndarray) -> np.ndarray:
+    """``color.NRGBA.RGBA``: c*0x101*a/0xff (integer division), alpha a*0x101."""
+    a16 = alpha8.astype(np.uint32) * 0x101
+    out = np.empty(colour.shape[:2] + (4,), dtype=np.uint16)
+    out[..., :3] = colour.astype(np.uint32) * a16[..., None] // 0xFF
+    out[..., 3] = a16
+    return out
+
+
+def _premultiply16(colour: np.ndarray, alpha16: np.ndarray) -> np.ndarray:
+    """``color.NRGBA64.RGBA``: c*a/0xffff (integer division)."""
+    a = alpha16.astype(np.uint32)
+    out = np.empty(colour.shape[:2] + (4,), dtype=np.uint16)
+    out[..., :3] = colour.astype(np.uint32) * a[..., None] // 0xFFFF
+    out[..., 3] = a
+    return out
+
+
+def _gray16(v: np.ndarray) -> np.ndarray:
+    out = np.empty(v.shape + (4,), dtype=np.uint16)
+    out[..., :3] = v[..., None]
+    out[..., 3] = 0xFFFF
+    return out
+
+
+def _cv2_16bit(data: bytes, label: str) -> np.ndarray:
+    """16-bit samples, RGB(A) order (OpenCV keeps all 16 bits; Pillow keeps the high byte)."""
+    import cv2
+
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16:
+        raise BadImage(f"corrupt or truncated image: {label}: 16-bit PNG not decodable")
+    if arr.ndim == 2:
+        return arr
+    return arr[..., [2, 1, 0, 3]] if arr.shape[2] == 4 else arr[..., ::-1]
+
+
+_SCALE_LOW_DEPTH = {1: 0xFF, 2: 0x55, 4: 0x11, 8: 1}
+
+
+def decode_png_go(data: bytes, label: str) -> GoImage:
+    """A PNG file -> the Go image type ``image/png.Decode`` returns, with its premultiplied samples."""
+    ch = _chunks(data)
+    if b"IHDR" not in ch or len(ch[b"IHDR"]) < 10:
+        raise BadImage(f"corrupt or truncated image: {label}: no PNG IHDR chunk")
+    _, _, depth, ctype = struct.unpack(">IIBB", ch[b"IHDR"][:10])
+    trns = ch.get(b"tRNS")
+    img = open_pil(data, label)
+
+    if depth == 16 and ctype in (0, 2, 4, 6):
+        if ctype == 0:
+            v = np.asarray(img, dtype=np.uint16) if img.mode.startswith("I") else _cv2_16bit(data, label)
+            if v.ndim == 3:
+                v = v[..., 0]
+            if trns is None:
+                return GoImage("*image.Gray16", _gray16(v))
+            ty = struct.unpack(">H", trns[:2])[0]
+            alpha = np.where(v == ty, 0, 0xFFFF).astype(np.uint16)
+            return GoImage("*image.NRGBA64", _premultiply16(np.repeat(v[..., None], 3, -1), alpha))
+        arr = _cv2_16bit(data, label)
+        if arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, -1)
+        colour = arr[..., :3]
+        if ctype in (4, 6):
+            return GoImage("*image.NRGBA64", _premultiply16(colour, arr[..., 3]))
+        if trns is None:
+            out = np.empty(colour.shape[:2] + (4,), dtype=np.uint16)
+            out[..., :3] = colour
+            out[..., 3] = 0xFFFF
+            return GoImage("*image.RGBA64", out)
+        t = np.array(struct.unpack(">HHH", trns[:6]), dtype=np.uint16)
+        alpha = np.where((colour == t).all(-1), 0, 0xFFFF).astype(np.uint16)
+        return GoImage("*image.NRGBA64", _premultiply16(colour, alpha))
+
+    if ctype == 0:
+        v = np.asarray(img.convert("L") if img.mode == "1" else img, dtype=np.uint8)
+        if trns is None:
+            return GoImage("*image.Gray", _gray16(v.astype(np.uint16) * 0x101))
+        ty = (trns[1] * _SCALE_LOW_DEPTH[depth]) & 0xFF  # Go keeps the low byte, scaled by depth
+        alpha = np.where(v == ty, 0, 0xFF).astype(np.uint8)
+        return GoImage("*image.NRGBA", _premultiply(np.repeat(v[..., None], 3, -1), alpha))
+    if ctype == 2:
+        rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+        if trns is None:
+            return go_image_from_rgb(rgb)
+        t = np.array([trns[1], trns[3], trns[5]], dtype=np.uint8)
+        alpha = np.where((rgb == t).all(-1), 0, 0xFF).astype(np.uint8)
+        return GoImage("*image.NRGBA", _premultiply(rgb, alpha))
+    if ctype == 3:
+        plte = ch.get(b"PLTE")
+        if plte is None:
+            raise BadImage(f"corrupt or truncated image: {label}: palette PNG without PLTE")
+        n = len(plte) // 3
+        pal = np.frombuffer(plte[:3 * n], np.uint8).reshape(n, 3)
+        alpha = np.full(n, 0xFF, dtype=np.uint8)
+        if trns is not None:
+            alpha[:min(len(trns), n)] = np.frombuffer(trns[:n], np.uint8)
+        # Opaque entries stay color.RGBA (v*0x101); tRNS entries are color.NRGBA, premultiplied.
+        entries = _premultiply(pal[None], alpha[None])[0]
+        idx = np.asarray(img, dtype=np.uint8)
+        if idx.max(initial=0) >= n:
+            raise ParityError(f"{label}: palette index out of range (Go's png decoder rejects it)")
+        return GoImage("*image.Paletted", entries[idx])
+    if ctype in (4, 6):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.uint8)
+        return GoImage("*image.NRGBA", _premultiply(rgba[..., :3], rgba[..., 3]))
+    raise BadImage(f"corrupt or truncated image: {label}: PNG colour type {ctype} depth {depth}")
+
+
+def decode_go(path: str) -> GoImage:
+    """``image.Decode`` with the formats ollama f63eea3's runner registers."""
+    data = read_bytes(path)
+    if data.startswith(PNG_MAGIC):
+        return decode_png_go(data, str(path))
+    if data[:6] in GIF_MAGICS:
+        raise ParityError(f"{path}: image: unknown format (ollama's Go engine registers no GIF decoder)")
+    img = open_pil(data, str(path))
+    if img.format not in ("JPEG", "BMP", "TIFF", "WEBP"):
+        raise ParityError(f"{path}: image: unknown format ({img.format} has no Go decoder in ollama)")
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        raise ParityError(f"{path}: {img.format} with alpha is not supported by this port (only PNG alpha is)")
+    reason = f"{img.format} decoded by Pillow, not Go's image/{img.format.lower()} decoder (not ported)"
+    go_type = "*image.YCbCr" if img.format == "JPEG" and img.mode != "L" else f"{img.format} image"
+    return go_image_from_rgb(np.asarray(img.convert("RGB"), dtype=np.uint8), go_type, reason)
+
+
+def composite_over_white(img: GoImage) -> np.ndarray:
+    """ollama ``imageproc.Composite``: draw ``Over`` opaque white -> opaque ``*image.RGBA`` (H, W, 4) uint8."""
+    c = img.rgba64.astype(np.uint64)
+    keep = (0xFFFF - c[..., 3:]) * 0x101  # the destination's share, 0x101-scaled as draw.go does
+    out = np.empty(c.shape, dtype=np.uint8)
+    out[..., :3] = (255 * keep // 0xFFFF + c[..., :3]) >> 8
+    out[..., 3] = 0xFF
+    return out
+
+
+def premultiplied_rgba8(img: GoImage) -> np.ndarray:
+    """The bytes an ``*image.RGBA`` copy of the image holds (``draw.Draw`` onto zero): samples >> 8."""
+    return (img.rgba64 >> 8).astype(np.uint8)
+
+
+def rgba64_from_rgba8(rgba8: np.ndarray) -> np.ndarray:
+    """``*image.RGBA`` bytes -> the 16-bit samples its ``At().RGBA()`` returns (v*0x101)."""
+    return np.asarray(rgba8, dtype=np.uint16) * 0x101

@@ -1,0 +1,132 @@
+"""``llamacpp``: llama.cpp's multimodal preprocessing (tools/mtmd) at commit 0c1e570, configured from
+the ``clip.*`` metadata of an mmproj GGUF.
+
+Sources (ggml-org/llama.cpp 0c1e570, as vendored by llama-cpp-python 0.3.36): ``tools/mtmd/mtmd-image.cpp``
+(resampler, pad, preprocessors), ``clip.cpp`` (hparams per projector, ``inp_raw`` layout),
+``mtmd.cpp`` (projector -> preprocessor, chunk order), ``mtmd-helper.cpp`` (stb decoding).
+
+The metadata comes from ``preset.overlay("gguf")`` (what the official converter writes for that
+checkpoint, ``parity/presets/overlays/gguf/<preset>.toml``) or, for a preset derived from a file by
+``parity.gguf.preset_from_gguf``, from the preset's own values (keyed by GGUF key names).
+
+Stages: ``decode`` (stb), ``plan``, ``resize`` (each ``img_tool::resize`` result before its pad, in call
+order), ``pad`` (the canvases, when a pad was drawn), ``tiles`` (uint8 chunks in mtmd's chunk order,
+for the slicing preprocessors), ``normalize`` (float32 HWC per chunk: ``(x / 255 - mean) / std``) and
+``pack`` (``inp_raw``: each chunk CHW planar, chunks concatenated in order).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from parity.decode.stb import decode_stb
+from parity.errors import ParityError
+from parity.impls.base import ImageInput, Impl, injected_decode
+from parity.impls.llamacpp.dyn_size import preprocess_dyn_size
+from parity.impls.llamacpp.fixed_size import preprocess_fixed_size
+from parity.impls.llamacpp.hparams import KEY_PROJ_TYPE, KEY_VISION_PROJ_TYPE, ClipHparams, hparams_from_gguf
+from parity.impls.llamacpp.idefics3 import preprocess_idefics3
+from parity.impls.llamacpp.internvl import preprocess_internvl
+from parity.impls.llamacpp.llava_uhd import preprocess_llava_uhd
+from parity.impls.llamacpp.resize import Preprocessed
+from parity.presets import Preset
+from parity.trace import Trace, TraceBuilder
+
+COMMIT = "0c1e570"
+
+#: preprocessor name (after mtmd_image_preprocessor_<name>) -> function
+PREPROCESSORS: dict[str, Callable[[np.ndarray, ClipHparams], Preprocessed]] = {
+    "fixed_size": preprocess_fixed_size,
+    "llava_uhd": preprocess_llava_uhd,
+    "dyn_size": preprocess_dyn_size,
+    "idefics3": preprocess_idefics3,
+    "internvl": preprocess_internvl,
+}
+SLICING = ("llava_uhd", "idefics3", "internvl")
+
+
+def gguf_values(preset: Preset) -> Mapping[str, Any] | None:
+    """The clip.* metadata the impl runs from: the gguf overlay, else GGUF-keyed preset values."""
+    overlay = preset.overlay("gguf")
+    if overlay:
+        return overlay
+    if KEY_PROJ_TYPE in preset.values or KEY_VISION_PROJ_TYPE in preset.values:
+        return preset.values
+    return None
+
+
+def normalize_llamacpp(img: np.ndarray, mean: tuple, std: tuple) -> np.ndarray:
+    """``clip_image_f32::from_u8`` then ``normalize``: float32 ``(x / 255 - mean) / std``, HWC."""
+    x = img.astype(np.float32) / np.float32(255.0)
+    return (x - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+
+
+def pack_chw(planes: tuple[np.ndarray, ...]) -> np.ndarray | tuple[np.ndarray, ...]:
+    """Each HWC float image -> CHW planar (``clip_image_batch_encode`` fills ``inp_raw`` so); stacked
+    when all chunks share a size, else a tuple (the bytes are the same concatenation either way)."""
+    chw = tuple(np.ascontiguousarray(p.transpose(2, 0, 1)) for p in planes)
+    return _stack_or_tuple(chw)
+
+
+def _stack_or_tuple(arrays: tuple[np.ndarray, ...]) -> np.ndarray | tuple[np.ndarray, ...]:
+    if len({a.shape for a in arrays}) == 1:
+        return np.stack(arrays)
+    return arrays
+
+
+def _one_or_tuple(arrays: tuple[np.ndarray, ...]) -> np.ndarray | tuple[np.ndarray, ...]:
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+class LlamaCppImpl(Impl):
+    name = "llamacpp"
+    version = f"llama.cpp {COMMIT} (tools/mtmd)"
+    description = ("llama.cpp mtmd preprocessing (mtmd-image.cpp, clip.cpp, mtmd.cpp) at commit "
+                   f"{COMMIT}, configured from the mmproj's clip.* metadata; numpy port, stb decode")
+
+    def supports(self, preset: Preset) -> str | None:
+        values = gguf_values(preset)
+        if values is None:
+            return "preset has no gguf overlay (clip.* metadata of its mmproj)"
+        try:
+            hparams_from_gguf(values)
+        except ParityError as e:
+            return str(e)
+        return None
+
+    def hparams(self, preset: Preset) -> ClipHparams:
+        values = gguf_values(preset)
+        if values is None:
+            raise ParityError(f"{self.name} cannot run {preset.name}: preset has no gguf overlay")
+        return hparams_from_gguf(values)
+
+    def run(self, image: ImageInput, preset: Preset) -> Trace:
+        hp = self.hparams(preset)
+        tb = TraceBuilder()
+        injected = injected_decode(image)
+        if injected is not None:
+            tb.add("decode", injected.rgb, "HWC", note="policy injected")
+            rgb = injected.rgb
+        else:
+            decoded, approx = decode_stb(image.path)
+            tb.add("decode", decoded.rgb, "HWC", approximate=approx,
+                   note=f"policy stb: {decoded.info.get('decoder', '')}")
+            rgb = decoded.rgb
+        out = PREPROCESSORS[hp.preprocessor](rgb, hp)
+        plan = dict(out.plan, projector=hp.projector, ov_img_first=hp.ov_img_first)
+        tb.add("plan", plan, "json")
+        tb.add("resize", _one_or_tuple(tuple(s.resized for s in out.steps)), "HWC",
+               note="img_tool::resize results before padding: " + ", ".join(s.role for s in out.steps))
+        padded = tuple(s.padded for s in out.steps if s.padded is not None)
+        if padded:
+            tb.add("pad", _one_or_tuple(padded), "HWC",
+                   note="padded: " + ", ".join(s.role for s in out.steps if s.padded is not None))
+        if hp.preprocessor in SLICING:
+            tb.add("tiles", _one_or_tuple(out.chunks), "HWC", note="chunk order: " + ", ".join(out.chunk_roles))
+        normalized = tuple(normalize_llamacpp(c, hp.image_mean, hp.image_std) for c in out.chunks)
+        tb.add("normalize", _stack_or_tuple(normalized), "chunks,H,W,C" if len(normalized) > 1 else "H,W,C")
+        tb.add("pack", pack_chw(normalized), "chunks,C,H,W (inp_raw, chunks in order)",
+               note="chunk order: " + ", ".join(out.chunk_roles))
+        return tb.build(preset.name, self.name, self.version, image.label)

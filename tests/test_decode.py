@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from parity.decode import POLICIES, decode_pil
+from parity.errors import BadImage
+
+
+def _rgba(tmp_path, alpha: int):
+    arr = np.zeros((4, 5, 4), np.uint8)
+    arr[..., 0] = 200
+    arr[..., 1] = 100
+    arr[..., 2] = 0
+    arr[..., 3] = alpha
+    p = tmp_path / f"a{alpha}.png"
+    Image.fromarray(arr, "RGBA").save(p)
+    return p
+
+
+class TestAlphaPolicies:
+    def test_opaque_pixel_is_unchanged_by_every_policy(self, tmp_path):
+        p = _rgba(tmp_path, 255)
+        for name in POLICIES:
+            assert decode_pil(p, name).rgb[0, 0].tolist() == [200, 100, 0], name
+
+    def test_semi_transparent_over_white_black_and_dropped(self, tmp_path):
+        p = _rgba(tmp_path, 128)
+        # PIL alpha_composite: out = src*a + dst*(1-a) with a = 128/255, rounded as Pillow does
+        white = decode_pil(p, "pil-hf").rgb[0, 0].astype(int)
+        black = decode_pil(p, "pil-black").rgb[0, 0].astype(int)
+        drop = decode_pil(p, "pil-drop-alpha").rgb[0, 0].astype(int)
+        assert drop.tolist() == [200, 100, 0]
+        expect_white = [round(c * 128 / 255 + 255 * 127 / 255) for c in (200, 100, 0)]
+        expect_black = [round(c * 128 / 255) for c in (200, 100, 0)]
+        assert np.abs(white - expect_white).max() <= 1  # Pillow's fixed-point blend rounds within 1 level
+        assert np.abs(black - expect_black).max() <= 1
+        assert (white > black).all()
+
+    def test_palette_with_trns_is_composited(self, tmp_path):
+        img = Image.new("P", (3, 3), 0)
+        img.putpalette([10, 20, 30] + [0] * 765)
+        img.info["transparency"] = 0
+        p = tmp_path / "p.png"
+        img.save(p, transparency=0)
+        assert decode_pil(p, "pil-hf").rgb[0, 0].tolist() == [255, 255, 255]
+        assert decode_pil(p, "pil-drop-alpha").rgb[0, 0].tolist() == [10, 20, 30]
+
+    def test_gray_and_la_become_three_equal_channels(self, tmp_path):
+        Image.fromarray(np.full((2, 2), 77, np.uint8), "L").save(tmp_path / "g.png")
+        assert decode_pil(tmp_path / "g.png").rgb.tolist() == [[[77] * 3] * 2] * 2
+        la = Image.fromarray(np.dstack([np.full((2, 2), 77, np.uint8), np.full((2, 2), 255, np.uint8)]), "LA")
+        la.save(tmp_path / "la.png")
+        assert decode_pil(tmp_path / "la.png").rgb[0, 0].tolist() == [77] * 3
+
+    def test_16bit_gray_clip_vs_shift(self, tmp_path):
+        arr = np.array([[0x1234, 0xFF00]], dtype=np.uint16)
+        Image.fromarray(arr).save(tmp_path / "g16.png")
+        shifted = decode_pil(tmp_path / "g16.png", "pil-shift16").rgb[0, :, 0].tolist()
+        clipped = decode_pil(tmp_path / "g16.png", "pil-hf").rgb[0, :, 0].tolist()
+        assert shifted == [0x12, 0xFF]
+        assert clipped == [255, 255]  # Pillow's I -> RGB conversion saturates
+
+
+class TestExif:
+    def test_orientation_6_rotates_only_with_exif_policy(self, tmp_path):
+        arr = np.zeros((2, 4, 3), np.uint8)
+        arr[0, 0] = 255
+        img = Image.fromarray(arr)
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        p = tmp_path / "o6.png"
+        img.save(p, exif=exif)
+        plain = decode_pil(p, "pil-hf")
+        turned = decode_pil(p, "pil-hf-exif")
+        assert plain.rgb.shape == (2, 4, 3) and turned.rgb.shape == (4, 2, 3)
+        assert plain.info["orientation"] == 6
+
+
+class TestBadInput:
+    @pytest.mark.parametrize("content, match", [
+        (None, "not found"),
+        (b"", "empty"),
+        (b"hello, not an image", "not a readable image"),
+    ])
+    def test_unusable_files(self, tmp_path, content, match):
+        p = tmp_path / "x.png"
+        if content is not None:
+            p.write_bytes(content)
+        with pytest.raises(BadImage, match=match):
+            decode_pil(p)
+
+    @pytest.mark.parametrize("fmt", ["png", "jpeg"])
+    def test_truncated(self, tmp_path, fmt):
+        rng = np.random.default_rng(0)
+        p = tmp_path / f"t.{fmt}"
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(p, format=fmt)
+        data = p.read_bytes()
+        p.write_bytes(data[: len(data) // 2])
+        with pytest.raises(BadImage, match="truncated"):
+            decode_pil(p)
+
+    def test_decompression_bomb(self, tmp_path, monkeypatch):
+        import parity.decode as dec
+
+        p = tmp_path / "big.png"
+        Image.new("RGB", (100, 100)).save(p)
+        monkeypatch.setattr(dec, "MAX_PIXELS", 5000)
+        with pytest.raises(BadImage, match="too large"):
+            decode_pil(p)

@@ -1,0 +1,58 @@
+import hashlib
+
+import numpy as np
+import pytest
+
+from parity.trace import StageRecord, Trace, TraceBuilder, canonical_bytes
+
+
+class TestStageRecord:
+    def test_hashes_are_of_little_endian_c_order_bytes(self):
+        arr = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+        rec = StageRecord("pack", arr, "tiles,C,H,W")
+        raw = arr.astype("<f4").tobytes(order="C")
+        assert rec.sha1 == hashlib.sha1(raw).hexdigest()
+        assert rec.sha256 == hashlib.sha256(raw).hexdigest()
+
+    def test_big_endian_input_hashes_as_little_endian(self):
+        arr = np.arange(10, dtype=">f4")
+        assert StageRecord("x", arr, "N").sha1 == StageRecord("x", arr.astype("<f4"), "N").sha1
+
+    def test_non_contiguous_input_hashes_as_c_order(self):
+        arr = np.arange(12, dtype=np.uint8).reshape(3, 4)
+        assert StageRecord("x", arr.T, "HW").sha1 == hashlib.sha1(np.ascontiguousarray(arr.T).tobytes()).hexdigest()
+
+    def test_value_is_a_read_only_copy(self):
+        arr = np.zeros((2, 2), np.uint8)
+        rec = StageRecord("x", arr, "HW")
+        arr[0, 0] = 9
+        assert rec.value[0, 0] == 0
+        with pytest.raises(ValueError):
+            rec.value[0, 0] = 1
+
+    def test_plan_is_hashed_as_sorted_compact_json(self):
+        rec = StageRecord("plan", {"b": [1, 2], "a": 3}, "plan")
+        assert rec.kind == "plan" and rec.dtype == "json"
+        assert rec.sha1 == hashlib.sha1(b'{"a":3,"b":[1,2]}').hexdigest()
+
+    def test_ragged_concatenates_parts_in_order(self):
+        parts = (np.ones((2, 2), np.uint8), np.zeros((1, 3), np.uint8))
+        rec = StageRecord("resize", parts, "HWC")
+        assert rec.kind == "ragged" and rec.shape == [(2, 2), (1, 3)]
+        assert rec.sha1 == hashlib.sha1(canonical_bytes(parts[0]) + canonical_bytes(parts[1])).hexdigest()
+
+
+class TestTrace:
+    def test_lookup_by_name_and_order_kept(self):
+        tb = TraceBuilder()
+        tb.add("decode", np.zeros((1, 1, 3), np.uint8), "HWC")
+        tb.add("plan", {"k": 1}, "plan")
+        tr = tb.build("p", "i", "v", "img.png")
+        assert tr.names == ["decode", "plan"] and tr.plan == {"k": 1}
+        with pytest.raises(KeyError, match="has: decode, plan"):
+            tr["pack"]
+
+    def test_duplicate_stage_names_rejected(self):
+        rec = StageRecord("plan", {}, "plan")
+        with pytest.raises(ValueError, match="duplicate"):
+            Trace("p", "i", "v", "img", (rec, rec))
