@@ -253,7 +253,7 @@ def _torchvision(mode: str, antialias: bool) -> Callable:
         from torchvision.transforms.v2 import InterpolationMode
         from torchvision.transforms.v2 import functional as F
 
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+        x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)  # a writable copy
         y = F.resize(x, list(size), interpolation=InterpolationMode(mode), antialias=antialias)
         return y.permute(1, 2, 0).numpy()
     return run
@@ -410,7 +410,8 @@ def hyp_normalize_arithmetic(ctx: Context) -> Iterator[Prediction]:
     r = f(ctx.rescale)
     variants = {
         "float32: v*rescale, then (x - mean)/std": (x * r - m) / s,
-        "float32 fused: (v - mean/rescale)/(std/rescale)": (x - m / r) / (s / r),
+        # transformers' torchvision backend: mean and std scaled by 1/rescale in float32, one normalize
+        "float32 fused: (v - mean*(1/rescale))/(std*(1/rescale))": (x - m * f(1 / ctx.rescale)) / (s * f(1 / ctx.rescale)),
         "float32: v/255, then (x - mean)/std": (x / f(255) - m) / s,
         "float32: (x - mean) * (1/std)": (x * r - m) * (f(1) / s),
         "float64, cast to float32": ((x.astype(np.float64) * ctx.rescale - _per_channel(ctx, ctx.mean))
@@ -603,7 +604,7 @@ def tier(res: dict, base: dict) -> str | None:
 def _evidence(t: str, res: dict, base: dict) -> str:
     if t == "exact":
         return f"reproduces the observed tensor bit for bit ({res['n']} elements); the reference differs at " \
-               f"{base['n_diff']} (max {base['max_levels']:.2f} uint8 levels)"
+               f"{base['n_diff']} (max {base["max_levels"]:.3g} uint8 levels)"
     return (f"residual NMSE {res['nmse']:.3g} vs {base['nmse']:.3g} for the reference; max |Δ| "
             f"{res['max_levels']:.2f} vs {base['max_levels']:.2f} uint8 levels; {res['n_diff']} vs "
             f"{base['n_diff']} differing elements")

@@ -459,13 +459,14 @@ class GoldenCheck:
         self._report = GoldenReport(str(self.store.root), environment=self.store.env)
         self._seen: list[str] = []
 
-    def add(self, p: Produced) -> list[Mismatch]:
+    def add(self, p: Produced) -> list[Mismatch] | None:
+        """The mismatches of one produced case; None when it has no golden yet."""
         store, report = self.store, self._report
         self._seen.append(p.key)
         if p.key not in store.cases:
             if p.error is None:
                 report.new_cases.append(p.key)
-            return []
+            return None
         report.cases_checked += 1
         if p.error is not None:
             changes = env_changes(store.recorded_env(p.key), store.env)

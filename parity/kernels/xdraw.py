@@ -79,8 +79,12 @@ def distrib_kernel(kernel: str, dst: int, src: int) -> Distrib:
     with np.errstate(invalid="ignore", over="ignore"):
         w = at(t)
     valid &= w != 0
-    weights = np.where(valid, w, 0.0)
-    coords = np.where(valid, coords, 0)
+    # Skipped slots move to the end, keeping the order of the others (the order Go adds them in).
+    order = np.argsort(~valid, axis=1, kind="stable")
+    valid = np.take_along_axis(valid, order, 1)
+    keep = max(int(valid.sum(1).max()) if dst else 0, 1)
+    weights = np.where(valid, np.take_along_axis(w, order, 1), 0.0)[:, :keep]
+    coords = np.where(valid, np.take_along_axis(coords, order, 1), 0)[:, :keep]
     total = np.zeros(dst, dtype=np.float64)
     for j in range(weights.shape[1]):  # Go adds weights one by one, in coordinate order
         total = total + weights[:, j]
@@ -90,9 +94,14 @@ def distrib_kernel(kernel: str, dst: int, src: int) -> Distrib:
 
 
 def ftou_xdraw(f: np.ndarray) -> np.ndarray:
-    """``ftou``: int32(0xffff*f + 0.5) (truncation toward zero) clamped to [0, 0xffff]."""
-    i = np.trunc(0xFFFF * f + 0.5)
-    return np.clip(i, 0, 0xFFFF).astype(np.uint32)
+    """``ftou``: int32(0xffff*f + 0.5) (truncation toward zero) clamped to [0, 0xffff], as uint16.
+
+    Clamping before truncating gives the same integers (trunc is monotonic and 0, 0xffff are whole).
+    """
+    x = 0xFFFF * f
+    x += 0.5
+    np.clip(x, 0, 0xFFFF, out=x)
+    return x.astype(np.uint16)
 
 
 def _accumulate(src_rows: np.ndarray, d: Distrib) -> np.ndarray:
@@ -165,8 +174,9 @@ def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str =
         pa = _accumulate(tmp_alpha, vertical)
     np.minimum(colour, pa[..., None], out=colour)  # premultiplied colour never exceeds alpha
     inv = vertical.inv_total[:, None]
+    colour *= inv[..., None]
     out = np.empty((dh, dw, 4), dtype=np.uint8)
-    out[..., :3] = ftou_xdraw(colour * inv[..., None]) >> 8
+    out[..., :3] = ftou_xdraw(colour) >> 8
     out[..., 3] = ftou_xdraw(pa * inv) >> 8
     return out
 

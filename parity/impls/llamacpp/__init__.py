@@ -126,7 +126,7 @@ class LlamaCppImpl(Impl):
         if hp.preprocessor in SLICING:
             tb.add("tiles", _one_or_tuple(out.chunks), "HWC", note="chunk order: " + ", ".join(out.chunk_roles))
         normalized = tuple(normalize_llamacpp(c, hp.image_mean, hp.image_std) for c in out.chunks)
-        tb.add("normalize", _stack_or_tuple(normalized), "chunks,H,W,C" if len(normalized) > 1 else "H,W,C")
+        tb.add("normalize", _stack_or_tuple(normalized), "chunks,H,W,C")
         tb.add("pack", pack_chw(normalized), "chunks,C,H,W (inp_raw, chunks in order)",
                note="chunk order: " + ", ".join(out.chunk_roles))
         return tb.build(preset.name, self.name, self.version, image.label)
