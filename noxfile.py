@@ -38,4 +38,4 @@ def bench(session: nox.Session) -> None:
 def parity(session: nox.Session) -> None:
     """The whole matrix (presets x impls x fixture images) into reports/; exit 1 on a golden regression."""
     session.run(*INSTALL)
-    session.run("python", "-m", "parity.matrix", *session.posargs)
+    session.run("python", "-m", "parity.matrix", "--browser-check", *session.posargs)

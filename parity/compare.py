@@ -43,7 +43,7 @@ class StageDiff:
     first_index: tuple | None = None  # first differing element (C order), in stage-array coordinates
     worst_index: tuple | None = None
     worst_values: tuple | None = None  # (a, b) at worst_index
-    histogram: dict[int, int] = field(default_factory=dict)  # |Δ| in levels (rounded) -> count
+    histogram: dict[int, int] = field(default_factory=dict)  # |Δ| in levels (rounded) -> count; see hist_label
     plan_diff: dict[str, Any] = field(default_factory=dict)  # key -> {"a":..., "b":...}
     note: str = ""
     first_at: dict | None = None  # first_index named by the layout label: {tile, channel, y, x ...}
@@ -87,7 +87,7 @@ class StageDiff:
                 "worst_values": _jsonable(self.worst_values),
                 "first_at": self.first_at,
                 "worst_at": self.worst_at,
-                "histogram_levels": {str(k): v for k, v in self.histogram.items()},
+                "histogram_levels": {hist_label(k, self.histogram): v for k, v in self.histogram.items()},
             })
             if self.layout:
                 d["layout"] = self.layout
@@ -267,13 +267,19 @@ def diff_arrays(name: str, a: np.ndarray, b: np.ndarray, layout: str = "", std: 
 
 
 def level_histogram(levels: np.ndarray) -> dict[int, int]:
-    """|Δ| in uint8 levels, rounded -> count (differing elements only). The largest bins past LIST_CAP
-    are folded into the last one, so the counts always add up to the number of differences."""
+    """|Δ| in uint8 levels, rounded -> count (differing elements only). Past LIST_CAP distinct values the
+    rest are folded into one last bin, stored under the negated value (``-v`` reads ">= v", see
+    hist_label), so the counts always add up to the number of differences."""
     vals, counts = np.unique(np.rint(np.nan_to_num(levels, nan=1e9)).astype(np.int64), return_counts=True)
     if len(vals) > LIST_CAP:
         counts = np.concatenate([counts[: LIST_CAP - 1], [counts[LIST_CAP - 1:].sum()]])
-        vals = vals[:LIST_CAP]
+        vals = np.concatenate([vals[: LIST_CAP - 1], [-max(int(vals[LIST_CAP - 1]), 1)]])
     return {int(v): int(c) for v, c in zip(vals, counts)}
+
+
+def hist_label(k: int, hist: dict[int, int]) -> str:
+    """A histogram key as text: ``"3"``, or ``">=19"`` for the folded last bin."""
+    return f">={-k}" if k < 0 else str(k)
 
 
 def diff_records(ra: StageRecord | None, rb: StageRecord | None, std: list[float] | None = None) -> StageDiff:
@@ -332,3 +338,320 @@ def compare_traces(a: Trace, b: Trace, std: list[float] | None = None) -> TraceD
     """Diff of ``b`` against baseline ``a``; ``std`` is the preset's image_std (for uint8 levels)."""
     stages = tuple(diff_records(a.get(n), b.get(n), std) for n in aligned_names(a, b))
     return TraceDiff(a.impl, b.impl, stages)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stage injection and external dumps (`parity compare`)
+
+#: stages `--from-stage` can feed every impl: the impls accept injected decoded pixels
+#: (ImageInput.decoded). Later stages are not injectable into impls; see `attribution` in the diff.
+INJECTABLE_STAGES = ("decode",)
+
+#: version of the JSON written by `parity compare --json` (docs/json-schema.md)
+COMPARE_SCHEMA_VERSION = 1
+
+
+def shared_decode(image_path: str, policy: str = "pil-hf") -> np.ndarray:
+    """The decoded pixels every impl gets under ``--from-stage decode`` (one decode, PIL policy)."""
+    from parity.decode import decode_pil
+
+    return decode_pil(image_path, policy).rgb
+
+
+def run_with_injection(impls: list, preset: Any, image_path: str, from_stage: str | None = None,
+                       policy: str = "pil-hf") -> dict[str, Trace]:
+    """Run every impl on ``image_path``; with ``from_stage="decode"`` they all start from the same
+    decoded pixels (decoded once with ``policy``), so a decode difference cannot hide the rest."""
+    from parity.errors import ParityError
+    from parity.impls.base import ImageInput
+
+    if from_stage not in (None, *INJECTABLE_STAGES):
+        raise ParityError(f"--from-stage {from_stage!r} is not supported; supported: {', '.join(INJECTABLE_STAGES)}")
+    image = ImageInput(image_path, decoded=shared_decode(image_path, policy) if from_stage == "decode" else None)
+    return {impl.name: impl.run(image, preset) for impl in impls}
+
+
+@dataclass(frozen=True)
+class ImplMatch:
+    """How an external dump compares with one impl's stage."""
+
+    impl: str
+    version: str
+    stage: str  # the stage of the impl's trace the dump was compared with
+    match: str  # exact | exact-after-rounding | close | differ
+    diff: StageDiff
+    note: str = ""
+    diverges_from_match: dict | None = None  # this impl vs the matching impl: first divergence, consequences
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"impl": self.impl, "version": self.version, "stage": self.stage, "match": self.match,
+             "diff": self.diff.to_dict()}
+        if self.note:
+            d["note"] = self.note
+        if self.diverges_from_match is not None:
+            d["diverges_from_match"] = self.diverges_from_match
+        return d
+
+
+@dataclass(frozen=True)
+class ExternalResult:
+    """An external dump against every impl: which matches, else the closest, where and why."""
+
+    preset: str
+    image: str
+    from_stage: str | None
+    dump: Any  # parity.dumps.Dump
+    matches: tuple[ImplMatch, ...]
+    plan: dict | None  # the closest impl's plan (where the shape came from)
+    diagnosis: Any = None  # parity.diagnose.Diagnosis, when no impl matches exactly
+    first_divergence: dict | None = None  # {"stage", "source", "evidence"} inferred for the closest impl
+    skipped: dict = field(default_factory=dict)  # impl -> why it did not run
+
+    @property
+    def matched(self) -> list[str]:
+        return [m.impl for m in self.matches if m.match in ("exact", "exact-after-rounding")]
+
+    @property
+    def closest(self) -> ImplMatch | None:
+        return self.matches[0] if self.matches else None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.matched)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        closest = self.closest
+        return {
+            "schema_version": COMPARE_SCHEMA_VERSION,
+            "kind": "compare",
+            "preset": self.preset,
+            "image": self.image,
+            "from_stage": self.from_stage,
+            "dump": self.dump.to_dict(),
+            "passed": self.passed,
+            "matched": self.matched,
+            "closest": closest.impl if closest else None,
+            "plan": self.plan,
+            "impls": [m.to_dict() for m in self.matches],
+            "first_divergence": self.first_divergence,
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis is not None else None,
+            "skipped": self.skipped,
+        }
+
+
+def _round_to(values: np.ndarray, dtype: str) -> np.ndarray | None:
+    """float32 values rounded to a dump's narrower dtype (None when it is not narrower)."""
+    if dtype == "float16":
+        return values.astype(np.float32).astype(np.float16).astype(np.float64)
+    if dtype == "bfloat16":
+        import torch
+
+        t = torch.from_numpy(np.array(values, np.float32))
+        return t.to(torch.bfloat16).to(torch.float32).numpy().astype(np.float64)
+    return None
+
+
+def match_dump(dump: Any, trace: Trace, impl_version: str, std: list[float] | None) -> ImplMatch | None:
+    """Compare a dump with the stage of ``trace`` it fits (the raw reading's stage, else by size)."""
+    from parity.dumps import DUMP_STAGES, stage_values
+
+    size = dump.values.size
+    order = list(DUMP_STAGES)
+    if dump.chosen is not None:
+        order.remove(dump.chosen.target.stage)
+        order.insert(0, dump.chosen.target.stage)
+    for stage in order:
+        rec = trace.get(stage)
+        if rec is None or rec.kind == "plan":
+            continue
+        ref = stage_values(trace, stage)
+        if ref.size != size:
+            continue
+        obs = np.asarray(dump.values, np.float64).ravel()
+        shape = rec.shape if rec.kind == "array" else (size,)
+        diff = diff_arrays(stage, ref.reshape(shape), obs.reshape(shape), rec.layout, std, rec.dtype, dump.dtype)
+        if rec.kind == "ragged" and diff.first_index is not None:
+            diff = StageDiff(**{**diff.__dict__, "kind": "ragged", "shape_a": rec.shape,
+                                "first_at": locate(diff.first_index, rec.layout, rec.shape),
+                                "worst_at": locate(diff.worst_index, rec.layout, rec.shape)})
+        notes = []
+        if rec.kind == "array" and tuple(dump.values.shape) not in (tuple(rec.shape), (size,)):
+            notes.append(f"dump shape {tuple(dump.values.shape)} differs from {stage} shape {tuple(rec.shape)}; "
+                         "compared in flat C order, as the raw bytes are laid out")
+        if diff.n_diff == 0:
+            match = "exact"
+            if dump.dtype != rec.dtype:
+                notes.append(f"values identical; stored as {dump.dtype}, the impl's {stage} is {rec.dtype}")
+        else:
+            rounded = _round_to(ref, dump.dtype)
+            if rounded is not None and np.array_equal(rounded, obs):
+                match = "exact-after-rounding"
+                notes.append(f"equal to the impl's {rec.dtype} {stage} rounded to {dump.dtype}")
+            else:
+                match = "close" if diff.max_levels <= 1.0 else "differ"
+        return ImplMatch(trace.impl, impl_version, stage, match, diff, "; ".join(notes))
+    return None
+
+
+_MATCH_RANK = {"exact": 0, "exact-after-rounding": 1, "close": 2, "differ": 3}
+
+
+def compare_external(dump_path: str, preset: Any, image_path: str, impl_names: list[str] | None = None,
+                     from_stage: str | None = None) -> ExternalResult:
+    """`parity compare`: load ``dump_path``, run the impls on ``image_path`` and compare; when none
+    matches exactly, diagnose the dump against the closest impl."""
+    from parity.diagnose import diagnose
+    from parity.dumps import load_dump
+    from parity.errors import ParityError
+    from parity.impls import get_impl, impls_for
+    from parity.presets import get_preset
+
+    preset = get_preset(preset) if isinstance(preset, str) else preset
+    if impl_names:
+        impls = [get_impl(n) for n in impl_names]
+        skipped = {i.name: i.supports(preset) for i in impls if i.supports(preset)}
+        impls = [i for i in impls if i.name not in skipped]
+    else:
+        impls, skipped = impls_for(preset), {}
+    if not impls:
+        raise ParityError(f"no impl can run {preset.name}" + (f": {skipped}" if skipped else ""))
+    traces = run_with_injection(impls, preset, image_path, from_stage)
+    dump = load_dump(dump_path, list(traces.values()))
+    std = list(preset.get("image_std", [])) or None
+    by_name = {i.name: i for i in impls}
+    found = [m for t in traces.values() if (m := match_dump(dump, t, by_name[t.impl].version, std)) is not None]
+    found.sort(key=lambda m: (_MATCH_RANK[m.match], m.diff.nmse))
+    if found and found[0].match in ("exact", "exact-after-rounding"):
+        ref = traces[found[0].impl]
+        found = [found[0]] + [_with_divergence(m, ref, traces[m.impl], std) for m in found[1:]]
+    closest = found[0] if found else None
+    diagnosis = first = None
+    if closest is not None and closest.match not in ("exact", "exact-after-rounding") and closest.stage == "pack":
+        # diagnose against every impl compared on pack; keep the one whose top cause explains the dump best
+        diagnosis = _best_diagnosis(dump, [traces[m.impl] for m in found if m.stage == "pack"], preset,
+                                    image_path, by_name)
+        first = _infer_divergence(diagnosis)
+    elif closest is not None and closest.match not in ("exact", "exact-after-rounding"):
+        first = {"stage": closest.stage, "source": "comparison",
+                 "evidence": f"compared with {closest.stage}; diagnosis needs a pack-sized dump"}
+    plan = traces[closest.impl].plan if closest and "plan" in traces[closest.impl] else None
+    return ExternalResult(preset.name, image_path, from_stage, dump, tuple(found), plan, diagnosis, first, skipped)
+
+
+def _with_divergence(m: ImplMatch, matched: Trace, other: Trace, std: list[float] | None) -> ImplMatch:
+    td = compare_traces(matched, other, std)
+    first = td.first_divergence
+    info = {"against": matched.impl, "first_divergence": first.name if first is not None else None,
+            "consequences": td.consequences}
+    return ImplMatch(**{**m.__dict__, "diverges_from_match": info})
+
+
+def _best_diagnosis(dump: Any, candidates: list[Trace], preset: Any, image_path: str, by_name: dict) -> Any:
+    """Diagnose against each distinct pack (impls with identical packs once): first the quick
+    hypotheses everywhere, stopping at an exact explanation; then all hypotheses; the best wins."""
+    from parity.diagnose import QUICK_HYPOTHESES, diagnose
+
+    distinct, seen = [], set()
+    for t in candidates:
+        if t["pack"].sha256 not in seen:
+            seen.add(t["pack"].sha256)
+            distinct.append(t)
+    quick = [diagnose(dump.values, t, preset, image_path, by_name[t.impl], QUICK_HYPOTHESES) for t in distinct]
+    best = min(quick, key=_explained)
+    if best.top is not None and best.top.match == "exact":
+        return best
+    full = [diagnose(dump.values, t, preset, image_path, by_name[t.impl]) for t in distinct]
+    return min(full, key=_explained)
+
+
+def _explained(diagnosis: Any) -> tuple:
+    """Sort key: a diagnosis whose top cause matches best first; the closest reference breaks ties."""
+    from parity.diagnose import TIERS
+
+    top = diagnosis.top
+    if top is None:
+        return (len(TIERS), diagnosis.baseline["nmse"])
+    return (TIERS.index(top.match), top.nmse)
+
+
+def _infer_divergence(diagnosis: Any) -> dict | None:
+    if diagnosis.top is not None:
+        return {"stage": diagnosis.top.stage, "source": "diagnosis", "evidence": diagnosis.top.title}
+    if diagnosis.localized:
+        return {**diagnosis.localized, "source": "localization"}
+    return None
+
+
+def _fmt_at(at: dict | None) -> str:
+    return ", ".join(f"{k} {v}" for k, v in at.items()) if at else "?"
+
+
+def render_external_text(result: ExternalResult) -> str:
+    """The human report of `parity compare` (rendered from the same data as --json)."""
+    from parity.diagnose import render_diagnosis_text
+
+    d = result.dump
+    reading = (f"read as {d.chosen.dtype} little-endian" if d.chosen and d.chosen.dtype != "float32-big-endian"
+               else f"read as {d.chosen.dtype}" if d.chosen else f"{d.format} {d.dtype}")
+    lines = [f"dump {d.path}: {d.nbytes} bytes, sha1 {d.sha1}, {reading}, shape {list(d.shape)}"
+             + (f" (entry {d.key!r})" if d.key else "")]
+    if d.chosen is not None:
+        lines.append(f"  shape from {d.chosen.target.label()} of {result.preset} on {result.image}")
+    others = [r for r in d.readings if d.chosen is not None and r.dtype != d.chosen.dtype]
+    if others:
+        lines.append(f"  other readings of the same bytes ({'ambiguous; ' if d.ambiguous else ''}chosen: the "
+                     "plausible one closest to an impl):")
+        seen = set()
+        for r in others:
+            if not r.plausible and r.dtype in seen:
+                continue
+            seen.add(r.dtype)
+            nm = "n/a" if r.nmse is None else f"{r.nmse:.3g}"
+            lines.append(f"    {r.dtype} as {r.target.label() if r.plausible else r.target.stage}: max |v| "
+                         f"{r.max_abs:.3g}, NMSE vs stage {nm}{'' if r.plausible else ' (implausible)'}")
+    if result.plan:
+        lines.append(f"plan ({result.closest.impl if result.closest else '?'}): {result.plan}")
+    if result.from_stage:
+        lines.append(f"every impl started from the same {result.from_stage} output (stage injection)")
+    lines.append(f"{'impl':<18} {'stage':<8} {'match':<21} {'differing':>20} {'max |Δ| levels':>15} {'NMSE':>10}")
+    for m in result.matches:
+        s = m.diff
+        lines.append(f"{m.impl:<18} {m.stage:<8} {m.match:<21} {f'{s.n_diff}/{s.n}':>20} {s.max_levels:>15.3g} "
+                     f"{s.nmse:>10.3g}")
+        if m.note:
+            lines.append(f"    note: {m.note}")
+        if m.diverges_from_match and m.diverges_from_match["first_divergence"]:
+            dv = m.diverges_from_match
+            lines.append(f"    diverges from {dv['against']} at {dv['first_divergence']}"
+                         + (f" (then {', '.join(dv['consequences'])})" if dv["consequences"] else ""))
+    for name, why in result.skipped.items():
+        lines.append(f"{name:<18} skipped: {why}")
+    if result.matched:
+        how = next(m.match for m in result.matches if m.impl == result.matched[0])
+        lines.append(f"MATCH: the dump is {'bit-identical to' if how == 'exact' else 'equal, after rounding, to'} "
+                     f"the output of {', '.join(result.matched)}")
+        return "\n".join(lines)
+    c = result.closest
+    if c is None:
+        lines.append("NO MATCH: no impl has a stage of the dump's size")
+        return "\n".join(lines)
+    s = c.diff
+    lines.append(f"NO MATCH. closest: {c.impl} ({c.stage}): {s.n_diff} of {s.n} elements differ, max |Δ| "
+                 f"{s.max_abs:.4g} = {s.max_levels:.2f} uint8 levels, mean {s.mean_levels:.3g} levels, NMSE "
+                 f"{s.nmse:.3g}, PSNR {s.psnr_db if s.psnr_db is None else round(s.psnr_db, 2)} dB, cosine "
+                 f"{s.cosine if s.cosine is None else round(s.cosine, 6)}")
+    if s.worst_at:
+        lines.append(f"  worst element: {_fmt_at(s.worst_at)}: {c.impl} {s.worst_values[0]:.6g}, dump "
+                     f"{s.worst_values[1]:.6g}; first difference at {_fmt_at(s.first_at)}")
+    if s.histogram:
+        lines.append("  |Δ| in uint8 levels -> count: " + ", ".join(f"{hist_label(k, s.histogram)}: {v}" for k, v in s.histogram.items()))
+    if result.first_divergence:
+        fd = result.first_divergence
+        lines.append(f"first divergent stage (inferred from the {fd['source']}): {fd['stage']}: {fd['evidence']}")
+    if result.diagnosis is not None:
+        lines.append("likely causes:")
+        lines.append("  " + render_diagnosis_text(result.diagnosis).replace("\n", "\n  "))
+    return "\n".join(lines)

@@ -26,8 +26,6 @@ Levels: |Δ|·255·std; for a prediction in another layout the mean of the prese
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -139,9 +137,8 @@ class Normalizer:
     lut: np.ndarray  # (C, 256) float32
     exact: bool  # the table reproduces the reference pack bit for bit
 
-    def apply(self, canvas_pack: np.ndarray, geo: PackGeometry) -> np.ndarray:
-        """uint8 values in pack layout -> float32 pack."""
-        cax = 0 if geo.single else 1
+    def apply(self, canvas_pack: np.ndarray, cax: int) -> np.ndarray:
+        """uint8 values in pack layout (channel axis ``cax``) -> float32 pack."""
         idx = [slice(None)] * canvas_pack.ndim
         out = np.empty(canvas_pack.shape, np.float32)
         for c in range(canvas_pack.shape[cax]):
@@ -150,10 +147,9 @@ class Normalizer:
         return out
 
 
-def normalizer(ref: Trace, geo: PackGeometry, mean: np.ndarray, std: np.ndarray, rescale: float) -> Normalizer:
-    canvas_pack = geo.from_canvas(ref["pad"].value)
-    pack = np.asarray(ref["pack"].value)
-    cax = 0 if geo.single else 1
+def normalizer(canvas_pack: np.ndarray, pack: np.ndarray, cax: int, mean: np.ndarray, std: np.ndarray,
+               rescale: float) -> Normalizer:
+    """Read the table off uint8 values aligned with the pack elements (``canvas_pack``) and the pack."""
     # values never seen on the reference canvas: the textbook formula (not bit-exact, rarely needed)
     v = np.arange(256, dtype=np.float64)
     lut = ((v[None, :] * rescale - mean[:, None]) / std[:, None]).astype(np.float32)
@@ -161,7 +157,23 @@ def normalizer(ref: Trace, geo: PackGeometry, mean: np.ndarray, std: np.ndarray,
         keys = np.take(canvas_pack, c, axis=cax).ravel()
         lut[c, keys] = np.take(pack, c, axis=cax).ravel()
     n = Normalizer(lut, True)
-    return Normalizer(lut, bool(np.array_equal(n.apply(canvas_pack, geo), pack)))
+    return Normalizer(lut, bool(np.array_equal(n.apply(canvas_pack, cax), pack)))
+
+
+def aligned_uint8(ref: Trace, pack: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """A uint8 stage (not decode) holding exactly the pack's pixels: same (C, H, W) trailing layout and
+    shape (e.g. uint8 tiles), or an HWC image whose CHW transpose is a one-image pack."""
+    want = layout_axes(ref["pack"].layout)[-3:]
+    for r in ref.stages[::-1]:
+        if r.kind != "array" or r.dtype != "uint8" or r.name == "decode":
+            continue
+        axes = layout_axes(r.layout)
+        if r.shape == tuple(pack.shape) and axes[-3:] == want == ["C", "H", "W"]:
+            return r.value, r.name
+        if axes == ["H", "W", "C"] and want == ["C", "H", "W"] and r.value.size == pack.size \
+                and tuple(pack.shape[-3:]) == (r.shape[2], r.shape[0], r.shape[1]):
+            return np.moveaxis(r.value, -1, 0).reshape(pack.shape), r.name
+    return None, ""
 
 
 @dataclass
@@ -178,11 +190,16 @@ class Context:
     rescale: float
     geo: PackGeometry | None = None
     norm: Normalizer | None = None
+    src_u8: np.ndarray | None = None  # the uint8 values each pack element was normalized from
+    src_stage: str = ""  # where src_u8 comes from
     why_no_canvas: str = ""
+    why_no_source: str = ""
 
     @property
     def pack(self) -> np.ndarray:
-        return np.asarray(self.ref["pack"].value)
+        """The reference pack; a ragged one as its parts concatenated flat (inp_raw order)."""
+        v = self.ref["pack"].value
+        return np.concatenate([np.asarray(x).ravel() for x in v]) if isinstance(v, tuple) else np.asarray(v)
 
     @property
     def canvas(self) -> np.ndarray:
@@ -190,7 +207,7 @@ class Context:
 
     def render(self, canvas: np.ndarray) -> np.ndarray:
         """A uint8 canvas through the reference's tiling and normalization."""
-        return self.norm.apply(self.geo.from_canvas(canvas), self.geo)
+        return self.norm.apply(self.geo.from_canvas(canvas), _channel_axis(self))
 
     def resized_box(self) -> tuple[int, int]:
         return tuple(self.ref["resize"].shape[:2])
@@ -227,10 +244,28 @@ def make_context(ref: Trace, observed: np.ndarray, preset: Any, image_path: str 
     ctx = Context(ref, preset, image_path, impl, np.asarray(observed, np.float64).ravel(), mean, std,
                   float(preset.get("rescale_factor", 1 / 255)))
     geo, why = pack_geometry(ref)
-    if geo is not None and ref.get("resize") is not None:
-        ctx.geo, ctx.norm = geo, normalizer(ref, geo, mean, std, ctx.rescale)
+    pack, cax = np.asarray(ref["pack"].value) if ref["pack"].kind == "array" else None, _channel_axis(ctx)
+    if pack is None or cax < 0 or pack.shape[cax] != len(mean):
+        ctx.why_no_source = "the reference pack has no channel axis matching the preset's mean/std"
+        ctx.why_no_canvas = why or ctx.why_no_source
+        return ctx
+    if geo is not None:
+        ctx.src_u8, ctx.src_stage = geo.from_canvas(ref["pad"].value), "pad"
     else:
-        ctx.why_no_canvas = why or "the reference has no resize stage"
+        # a uint8 stage holding exactly the pack's elements (e.g. uint8 tiles normalized elementwise)
+        ctx.src_u8, ctx.src_stage = aligned_uint8(ref, pack)
+    if ctx.src_u8 is not None:
+        norm = normalizer(ctx.src_u8, pack, cax, mean, std, ctx.rescale)
+        if norm.exact:
+            ctx.norm = norm
+        else:
+            ctx.src_u8, ctx.why_no_source = None, f"pack is not an elementwise function of {ctx.src_stage}"
+    else:
+        ctx.why_no_source = "no uint8 stage aligned with the pack"
+    if geo is not None and ctx.norm is not None and ref.get("resize") is not None:
+        ctx.geo = geo
+    else:
+        ctx.why_no_canvas = why or ctx.why_no_source or "the reference has no resize stage"
     return ctx
 
 
@@ -279,33 +314,40 @@ RESAMPLE_KERNELS: dict[str, Callable] = {
                  "INTER_AREA", "INTER_LANCZOS4")},
 }
 
-#: runtime ports written elsewhere in parity.kernels; used when present
-RUNTIME_KERNEL_MODULES = ("parity.kernels.xdraw", "parity.kernels.pillow_fixed", "parity.kernels.clip_legacy")
+def _rgba(rgb: np.ndarray) -> np.ndarray:
+    """Opaque ``*image.RGBA`` bytes (what Go's scalers read for a decoded RGB image)."""
+    return np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
 
 
 def _runtime_kernels() -> dict[str, Callable]:
-    """``resize_*`` functions of the runtime kernel modules that resize an (H, W, 3) uint8 image when
-    called as fn(rgb, (h, w)) or fn(rgb, h, w) (probed once on a tiny image)."""
+    """The runtime resizers ported in parity.kernels (Ollama's x/image/draw, llama.cpp's fixed-point
+    Pillow and legacy clip.cpp), adapted to fn(rgb, (h, w)); modules not present are left out."""
     out: dict[str, Callable] = {}
-    probe = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
-    for modname in RUNTIME_KERNEL_MODULES:
-        try:
-            mod = importlib.import_module(modname)
-        except Exception:
-            continue
-        for fname, fn in inspect.getmembers(mod, inspect.isfunction):
-            if not fname.startswith("resize") or fn.__module__ != mod.__name__:
-                continue
-            for call in (lambda f: lambda rgb, s: f(rgb, s), lambda f: lambda rgb, s: f(rgb, s[0], s[1])):
-                wrapped = call(fn)
-                try:
-                    r = np.asarray(wrapped(probe, (3, 2)))
-                except Exception:
-                    continue
-                if r.shape == (3, 2, 3):
-                    out[f"{modname.rsplit('.', 1)[1]}.{fname}"] = lambda rgb, s, w=wrapped: np.clip(
-                        np.rint(np.asarray(w(rgb, s), np.float64)), 0, 255).astype(np.uint8)
-                    break
+    try:
+        from parity.kernels import xdraw
+
+        for k in ("bilinear", "catmullrom"):
+            out[f"xdraw-{k}"] = lambda rgb, s, k=k: xdraw.resize_kernel_xdraw(_rgba(rgb), s, k)[..., :3]
+        out["xdraw-nearest"] = lambda rgb, s: xdraw.resize_nearest_xdraw(_rgba(rgb).astype(np.uint16) * 0x101,
+                                                                         s)[..., :3]
+        out["xdraw-approxbilinear"] = lambda rgb, s: xdraw.resize_approxbilinear_xdraw(
+            _rgba(rgb).astype(np.uint16) * 0x101, s)[..., :3]
+    except ImportError:
+        pass
+    try:
+        from parity.kernels import pillow_fixed
+
+        for f in ("bilinear", "bicubic", "lanczos"):
+            out[f"llamacpp-pillow-{f}"] = lambda rgb, s, f=f: pillow_fixed.resize_pillow_fixed(rgb, s[1], s[0], f)
+    except ImportError:
+        pass
+    try:
+        from parity.kernels import clip_legacy
+
+        out["llamacpp-legacy-bicubic"] = lambda rgb, s: clip_legacy.resize_bicubic_llamacpp_legacy(rgb, s[1], s[0])
+        out["llamacpp-legacy-bilinear"] = lambda rgb, s: clip_legacy.resize_bilinear_llamacpp_legacy(rgb, s[1], s[0])
+    except ImportError:
+        pass
     return out
 
 
@@ -321,8 +363,12 @@ Prediction = tuple[str, str, str, np.ndarray | None, dict]
 
 
 def _channel_axis(ctx: Context) -> int:
-    axes = layout_axes(ctx.ref["pack"].layout)
-    return axes.index("C") if "C" in axes else -1
+    """The pack's channel axis from its layout label; -1 when there is none (or the pack is ragged)."""
+    rec = ctx.ref["pack"]
+    axes = layout_axes(rec.layout)
+    if rec.kind != "array" or len(axes) != len(rec.shape) or "C" not in axes:
+        return -1
+    return axes.index("C")
 
 
 def hyp_layout(ctx: Context) -> Iterator[Prediction]:
@@ -339,7 +385,7 @@ def hyp_layout(ctx: Context) -> Iterator[Prediction]:
 
 def hyp_wh_swap(ctx: Context) -> Iterator[Prediction]:
     p = ctx.pack
-    if p.shape[-1] == p.shape[-2]:
+    if layout_axes(ctx.ref["pack"].layout)[-2:] == ["H", "W"] and p.ndim >= 2 and p.shape[-1] == p.shape[-2]:
         yield ("width-height-swap", "pack", "width/height swapped: each image/tile transposed (x and y exchanged)",
                np.swapaxes(p, -1, -2), {"variant": "tile transposed"})
     if ctx.geo is None:
@@ -360,13 +406,14 @@ def hyp_channel_order(ctx: Context) -> Iterator[Prediction]:
     if cax >= 0:
         yield ("rgb-vs-bgr", "pack", "RGB vs BGR: the channel planes are in reverse order",
                np.flip(ctx.pack, axis=cax), {"variant": "output planes reversed"})
-    if ctx.geo is not None:
+    if ctx.src_u8 is not None:
         yield ("rgb-vs-bgr", "decode", "RGB vs BGR: pixels read as BGR (e.g. OpenCV imread), then normalized "
-               "with RGB mean/std", ctx.render(ctx.canvas[..., ::-1]), {"variant": "input read as BGR"})
+               "with RGB mean/std", ctx.norm.apply(np.flip(ctx.src_u8, axis=cax), cax), {"variant": "input read as BGR"})
 
 
 def _canvas_pack(ctx: Context) -> np.ndarray:
-    return ctx.geo.from_canvas(ctx.canvas).astype(np.float64)
+    """The uint8 value behind every pack element, as float64."""
+    return ctx.src_u8.astype(np.float64)
 
 
 def _per_channel(ctx: Context, v: np.ndarray) -> np.ndarray:
@@ -376,7 +423,7 @@ def _per_channel(ctx: Context, v: np.ndarray) -> np.ndarray:
 
 
 def hyp_normalization(ctx: Context) -> Iterator[Prediction]:
-    if ctx.geo is None or _channel_axis(ctx) < 0:
+    if ctx.src_u8 is None:
         return
     x = _canvas_pack(ctx)
     m, s = _per_channel(ctx, ctx.mean), _per_channel(ctx, ctx.std)
@@ -402,7 +449,7 @@ def hyp_normalization(ctx: Context) -> Iterator[Prediction]:
 
 def hyp_normalize_arithmetic(ctx: Context) -> Iterator[Prediction]:
     """Same constants, other float arithmetic: what a different impl of rescale+normalize leaves."""
-    if ctx.geo is None or _channel_axis(ctx) < 0:
+    if ctx.src_u8 is None:
         return
     x = _canvas_pack(ctx).astype(np.float32)
     f = np.float32
@@ -601,11 +648,11 @@ def tier(res: dict, base: dict) -> str | None:
     return None
 
 
-def _evidence(t: str, res: dict, base: dict) -> str:
+def _evidence(t: str, res: dict, base: dict, ref: str) -> str:
     if t == "exact":
-        return f"reproduces the observed tensor bit for bit ({res['n']} elements); the reference differs at " \
-               f"{base['n_diff']} (max {base["max_levels"]:.3g} uint8 levels)"
-    return (f"residual NMSE {res['nmse']:.3g} vs {base['nmse']:.3g} for the reference; max |Δ| "
+        return f"reproduces the observed tensor bit for bit ({res['n']} elements); {ref} unchanged differs at " \
+               f"{base['n_diff']} (max {base['max_levels']:.3g} uint8 levels)"
+    return (f"residual NMSE {res['nmse']:.3g} vs {base['nmse']:.3g} for {ref} unchanged; max |Δ| "
             f"{res['max_levels']:.2f} vs {base['max_levels']:.2f} uint8 levels; {res['n_diff']} vs "
             f"{base['n_diff']} differing elements")
 
@@ -613,7 +660,7 @@ def _evidence(t: str, res: dict, base: dict) -> str:
 def affine_fit(ctx: Context) -> dict | None:
     """Per-channel least squares observed = a·(v/255) + b over the reference canvas values v: the
     mean/std the observed tensor implies (mean = -b/a, std = 1/a) and the nearest known set."""
-    if ctx.geo is None or ctx.observed.size != ctx.pack.size or _channel_axis(ctx) < 0:
+    if ctx.src_u8 is None or ctx.observed.size != ctx.pack.size:
         return None
     cax = _channel_axis(ctx)
     x = np.moveaxis(_canvas_pack(ctx) * ctx.rescale, cax, 0).reshape(len(ctx.mean), -1)
@@ -638,7 +685,7 @@ def affine_fit(ctx: Context) -> dict | None:
 def localize(ctx: Context) -> dict | None:
     """Where the observed tensor leaves the reference, from the uint8 canvas it implies: each element
     mapped back through the reference's table to the nearest uint8 value."""
-    if ctx.geo is None or ctx.observed.size != ctx.pack.size:
+    if ctx.src_u8 is None or ctx.observed.size != ctx.pack.size:
         return None
     cax = _channel_axis(ctx)
     obs = ctx.observed.reshape(ctx.pack.shape)
@@ -653,10 +700,10 @@ def localize(ctx: Context) -> dict | None:
         idx = [slice(None)] * obs.ndim
         idx[cax] = c
         implied[tuple(idx)] = pick
-    rerender = ctx.norm.apply(implied, ctx.geo).astype(np.float64)
+    rerender = ctx.norm.apply(implied, cax).astype(np.float64)
     step = float(np.min(ctx.std)) ** -1 / 255  # one uint8 level in normalized units (smallest)
     off_grid = float(np.max(np.abs(rerender - obs)))
-    ref_canvas = ctx.geo.from_canvas(ctx.canvas)
+    ref_canvas = ctx.src_u8
     differ = implied != ref_canvas
     if off_grid > 0.5 * step:
         return {"stage": "normalize", "evidence": f"values are not on this preset's normalization grid (off by up "
@@ -666,6 +713,10 @@ def localize(ctx: Context) -> dict | None:
         return {"stage": "normalize", "evidence": f"same uint8 canvas as the reference; {n} elements differ by "
                 f"float arithmetic only (max |Δ| {np.max(np.abs(ctx.pack - obs)):.3g}): normalize/rescale "
                 "computed differently (order, precision or fusion)"}
+    arith = "bit-identical arithmetic" if np.array_equal(rerender, obs) else "plus float arithmetic differences"
+    if ctx.geo is None:
+        return {"stage": ctx.src_stage, "evidence": f"the implied uint8 values differ from the reference's "
+                f"{ctx.src_stage} at {int(np.count_nonzero(differ))} elements; {arith}: {ctx.src_stage} or earlier"}
     mask = ctx.geo.from_canvas(np.repeat(ctx.pad_mask()[..., None], ctx.canvas.shape[2], axis=2))
     in_pad, in_img = int(np.count_nonzero(differ & mask)), int(np.count_nonzero(differ & ~mask))
     arith = "bit-identical arithmetic" if np.array_equal(rerender, obs) else "plus float arithmetic differences"
@@ -681,10 +732,16 @@ def localize(ctx: Context) -> dict | None:
 # ---------------------------------------------------------------------------------------------------
 
 
+#: hypotheses that only transform the reference pack or canvas (no resize or re-run): fast
+QUICK_HYPOTHESES = (hyp_layout, hyp_channel_order, hyp_normalization, hyp_dtype_rounding, hyp_normalize_arithmetic,
+                    hyp_tile_order)
+
+
 def diagnose(observed: np.ndarray, ref: Trace, preset: Any, image_path: str | None = None,
-             impl: Any = None) -> Diagnosis:
+             impl: Any = None, hypotheses: tuple | None = None) -> Diagnosis:
     """Rank the causes that explain ``observed`` (a pack-sized tensor, any shape; compared in flat
-    C order like inp_raw bytes) against the reference trace ``ref``; see the module docstring."""
+    C order like inp_raw bytes) against the reference trace ``ref``; see the module docstring.
+    ``hypotheses``: a subset of HYPOTHESES to try (default all)."""
     ctx = make_context(ref, observed, preset, image_path, impl)
     pack = ctx.pack
     if ctx.observed.size != pack.size:
@@ -700,6 +757,12 @@ def diagnose(observed: np.ndarray, ref: Trace, preset: Any, image_path: str | No
     if ctx.geo is None:
         skipped["canvas-level hypotheses"] = ctx.why_no_canvas
     for rank, hyp in enumerate(HYPOTHESES):
+        if hypotheses is not None and hyp not in hypotheses:
+            continue
+        if any(c.match == "exact" for c in best.values()):
+            # nothing later can rank above an exact explanation (ties go to the earlier hypothesis)
+            skipped[hyp.__name__] = "not needed: an earlier hypothesis reproduces the tensor exactly"
+            continue
         for name, stage, title, pred, detail in hyp(ctx):
             label = f"{name}: {title}"
             if pred is None:
@@ -712,7 +775,7 @@ def diagnose(observed: np.ndarray, ref: Trace, preset: Any, image_path: str | No
             t = tier(res, base)
             if t is None:
                 continue
-            cause = Cause(name, stage, title, _evidence(t, res, base), t, res["nmse"], res["max_levels"],
+            cause = Cause(name, stage, title, _evidence(t, res, base, ref.impl), t, res["nmse"], res["max_levels"],
                           res["n_diff"], detail)
             key = (name,)
             order = (TIERS.index(t), res["nmse"], rank)
@@ -749,24 +812,86 @@ def _attach_fit(ctx: Context, causes: list[Cause]) -> list[Cause]:
 
 
 def _name_equivalent_kernels(ctx: Context, causes: list[Cause]) -> None:
-    """When a resample kernel explains the tensor exactly, list every kernel that does (they are
-    indistinguishable on this image)."""
+    """For a resample-filter cause, list every kernel giving the same resized pixels as the winning
+    one on this image (they are indistinguishable here; more images would separate them)."""
     for c in causes:
-        if c.name == "resample-filter" and c.match == "exact":
-            same = []
-            for name, kern in resample_kernels().items():
-                try:
-                    pred = ctx.render(ctx.place(kern(ctx_decoded(ctx), ctx.resized_box())))
-                except Exception:
-                    continue
-                if np.array_equal(pred.astype(np.float64).ravel(), ctx.observed):
+        if c.name != "resample-filter":
+            continue
+        kernels = resample_kernels()
+        rgb, size = ctx_decoded(ctx), ctx.resized_box()
+        winner = kernels[c.detail["kernel"]](rgb, size)
+        same = []
+        for name, kern in kernels.items():
+            try:
+                if np.array_equal(kern(rgb, size), winner):
                     same.append(name)
-            c.detail["equivalent_kernels"] = same
+            except Exception:
+                continue
+        c.detail["equivalent_kernels"] = same
+
+
+#: EXIF orientation tag -> the transform PIL's ImageOps.exif_transpose applies to an (H, W, C) array
+#: (checked against Pillow for every tag in tests/test_diagnose.py)
+EXIF_TRANSFORMS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+    5: lambda x: np.swapaxes(x, 0, 1), 6: lambda x: np.rot90(x, -1), 7: lambda x: np.swapaxes(x, 0, 1)[::-1, ::-1],
+    8: lambda x: np.rot90(x, 1),
+}
+
+
+def diagnose_decode(a: np.ndarray, b: np.ndarray, image_path: str | None = None) -> list[Cause]:
+    """Why decoded pixels ``b`` differ from ``a`` (both (H, W, 3) uint8): orientation (an EXIF
+    transform either way), channel order, alpha policy (re-decoding ``image_path``), else small
+    decoder arithmetic differences. Exact checks only, except the last (``partial``)."""
+    causes: list[Cause] = []
+
+    def exact(name: str, title: str, detail: dict) -> None:
+        causes.append(Cause(name, "decode", title, f"reproduces the decoded pixels exactly ({b.size} values)",
+                            "exact", 0.0, 0.0, 0, detail))
+
+    for tag, f in EXIF_TRANSFORMS.items():
+        if f(a).shape == b.shape and np.array_equal(f(a), b):
+            exact("exif-orientation", f"EXIF orientation: the other side applied the transform of tag {tag}",
+                  {"orientation": tag, "direction": "applied by the impl, not the baseline"})
+        elif f(b).shape == a.shape and np.array_equal(f(b), a):
+            exact("exif-orientation", f"EXIF orientation: the baseline applied the transform of tag {tag}",
+                  {"orientation": tag, "direction": "applied by the baseline, not the impl"})
+    if a.shape == b.shape and np.array_equal(a[..., ::-1], b):
+        exact("rgb-vs-bgr", "RGB vs BGR: decoded channels in reverse order", {"variant": "decode"})
+    if image_path is not None and not causes:
+        from parity.decode import POLICIES, decode_pil
+
+        for pol in POLICIES.values():
+            try:
+                alt = decode_pil(image_path, pol).rgb
+            except Exception:
+                continue
+            if alt.shape == b.shape and np.array_equal(alt, b) and not np.array_equal(alt, a):
+                label = "alpha-policy" if pol.alpha != "white" or not pol.exif else "exif-orientation"
+                exact(label, f"decoded as policy {pol.name}: {pol.description}", {"policy": pol.name})
+                break
+    if not causes and a.shape == b.shape:
+        d = np.abs(a.astype(np.int16) - b)
+        if 0 < int(d.max()) <= 8:
+            frac = float(np.count_nonzero(d)) / d.size
+            causes.append(Cause("decoder-arithmetic", "decode", "decoder arithmetic (e.g. another JPEG IDCT or "
+                                "chroma upsampling)", f"same size; {frac:.1%} of values differ, by at most "
+                                f"{int(d.max())} levels (mean {float(d.mean()):.3f})", "partial",
+                                0.0, float(d.max()), int(np.count_nonzero(d)), {"max_levels": int(d.max())}))
+    return causes
 
 
 def diagnose_traces(a: Trace, b: Trace, preset: Any, image_path: str | None = None, impl: Any = None) -> Diagnosis:
-    """Diagnose trace ``b``'s pack against baseline trace ``a``."""
-    return diagnose(np.asarray(b["pack"].value), a, preset, image_path, impl)
+    """Diagnose trace ``b`` against baseline trace ``a``: the decode stage first (when both have it
+    and it differs), then ``b``'s pack against ``a`` (``impl`` = a's impl, for decode re-runs)."""
+    pack = b["pack"].value
+    obs = np.concatenate([np.asarray(x).ravel() for x in pack]) if isinstance(pack, tuple) else np.asarray(pack)
+    d = diagnose(obs, a, preset, image_path, impl)
+    ra, rb = a.get("decode"), b.get("decode")
+    if ra is None or rb is None or ra.sha256 == rb.sha256:
+        return d
+    decode_causes = diagnose_decode(ra.value, rb.value, image_path)
+    return Diagnosis(d.reference, d.baseline, tuple(decode_causes) + d.causes, d.checked, d.skipped, d.localized)
 
 
 def render_diagnosis_text(d: Diagnosis, cap: int = 5) -> str:
@@ -780,7 +905,7 @@ def render_diagnosis_text(d: Diagnosis, cap: int = 5) -> str:
         lines.append(f"{i}. [{c.match}] {c.title} (stage {c.stage})")
         lines.append(f"   evidence: {c.evidence}")
         if "equivalent_kernels" in c.detail:
-            lines.append(f"   kernels that match exactly: {', '.join(c.detail['equivalent_kernels'])}")
+            lines.append(f"   kernels giving the same pixels on this image: {', '.join(c.detail['equivalent_kernels'])}")
         fit = c.detail.get("affine_fit")
         if fit and "mean" in fit:
             lines.append(f"   affine fit: mean {np.round(fit['mean'], 5).tolist()}, std "

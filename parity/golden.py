@@ -14,9 +14,9 @@ Layout under a golden root (default ``fixtures/golden/``):
   ``plan`` (and any other dict-valued stage, under ``stages.<name>.value``) is stored whole so a changed
   plan is shown key by key. ``environments`` records the versions of every library that can change
   pixels (decoders, resamplers), so a mismatch says whether the environment or the code changed.
-- ``<preset>/<impl>/<image>/<stage>.npz``: compressed arrays for a small curated subset (ARRAY_IMAGES,
-  arrays up to ARRAY_MAX_BYTES), so a changed hash is explained numerically. A mismatch writes
-  ``<stage>.obtained.npz`` next to the expected file.
+- ``<preset>/<impl>/<image>/<stage>.npz``: compressed arrays for a small curated subset (ARRAY_IMAGES;
+  integer stages up to ARRAY_MAX_BYTES, float stages up to ARRAY_MAX_FLOAT_BYTES), so a changed hash
+  is explained numerically. A mismatch writes ``<stage>.obtained.npz`` next to the expected file.
 
 Protocol (after pytest-regressions): ``check`` never writes goldens; ``update`` is the only writer
 (``parity golden update``), atomic per file (temp file + ``os.replace``, manifest last), and returns
@@ -30,10 +30,11 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,10 @@ DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
 
 #: images whose stage arrays are stored (small, and covering pad remainders, EXIF and alpha)
 ARRAY_IMAGES = ("tiny_27x27.png", "oddpad_501x300.png", "exif_orient6_240x160.jpg", "mode_rgba_300x200.png")
-#: stages above this many canonical bytes keep only their hash
-ARRAY_MAX_BYTES = 8 * 2**20
+#: stages above this many canonical bytes keep only their hash (integer stages / float stages): the
+#: first pixel stage that changes is the one worth explaining, float tensors follow from it
+ARRAY_MAX_BYTES = 2**20
+ARRAY_MAX_FLOAT_BYTES = 2**18
 
 #: listings in messages are capped
 LIST_CAP = 10
@@ -227,6 +230,8 @@ class GoldenReport:
     new_cases: list[str] = field(default_factory=list)  # produced, no golden yet (not a regression)
     missing_cases: list[str] = field(default_factory=list)  # golden, in scope, not produced any more
     environment: dict = field(default_factory=dict)
+    #: what to run when the change is intended (the pytest plugin names --update-goldens)
+    update_hint: str = "`parity golden update` (then review `git diff fixtures/golden`)"
 
     @property
     def passed(self) -> bool:
@@ -275,8 +280,11 @@ class GoldenReport:
         if self.new_cases:
             lines.append(f"{len(self.new_cases)} cases have no golden yet: " + ", ".join(self.new_cases[:LIST_CAP]))
         if not self.passed:
-            lines.append("If the change is intended: `parity golden update` (then review `git diff fixtures/golden`).")
+            lines.append(f"If the change is intended: {self.update_hint}.")
         return "\n".join(lines)
+
+    def render_text(self) -> str:
+        return self.render()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -385,7 +393,9 @@ class GoldenStore:
         stages = {}
         for r in records:
             e = stage_entry(r)
-            e["array"] = bool(store_arrays and r.kind != "plan" and r.nbytes <= ARRAY_MAX_BYTES)
+            is_int = r.dtype != "none" and np.dtype(r.dtype).kind in "iub"
+            cap = ARRAY_MAX_BYTES if is_int else ARRAY_MAX_FLOAT_BYTES
+            e["array"] = bool(store_arrays and r.kind != "plan" and r.nbytes <= cap)
             stages[r.name] = e
         entry: dict[str, Any] = {"impl_version": impl_version, "environment": env_id(self.env), "stages": stages}
         plan = next((r.value for r in records if r.kind == "plan" and r.name == "plan"), None)
@@ -423,8 +433,14 @@ class UpdateSummary:
             lines.append(f"  removed {key}")
         return "\n".join(lines)
 
+    #: an update always succeeds (it is the only writer); the CLI exits 0 after it
+    passed = True
+
+    def render_text(self) -> str:
+        return self.render()
+
     def to_dict(self) -> dict[str, Any]:
-        return {"root": self.root, "added": self.added, "removed": self.removed,
+        return {"root": self.root, "passed": True, "summary": self.render().splitlines()[0], "added": self.added, "removed": self.removed,
                 "changed": [list(c) for c in self.changed], "unchanged": self.unchanged,
                 "arrays_written": self.arrays_written}
 
@@ -488,12 +504,19 @@ class GoldenCheck:
         return self._report
 
 
-def check(produced: Iterable[Produced], root: str | os.PathLike = DEFAULT_ROOT,
-          scope: Iterable[str] | None = None, write_obtained: bool = True) -> GoldenReport:
+def check(produced: Iterable[Produced] | None = None, root: str | os.PathLike = DEFAULT_ROOT,
+          scope: Iterable[str] | None = None, write_obtained: bool = True, *,
+          presets: Iterable[str] | None = None, impls: Iterable[str] | None = None,
+          images: str | Iterable[str] | None = None, progress: bool = True) -> GoldenReport:
     """Check produced cases against the goldens under ``root``; never writes a golden.
 
-    Mismatching stages with a stored array get their numeric diff and an ``.obtained.npz`` next to
-    the expected file. See GoldenCheck for the streaming form."""
+    Without ``produced``, runs the matrix (default images; ``presets``/``impls``/``images`` narrow
+    it) — what ``parity golden check`` does. Mismatching stages with a stored array get their numeric
+    diff and an ``.obtained.npz`` next to the expected file. See GoldenCheck for the streaming form."""
+    if produced is None:
+        from parity.matrix import golden_run
+
+        return golden_run("check", root, presets, images, list(impls) if impls else None, progress)
     gc = GoldenCheck(root, write_obtained)
     for p in produced:
         gc.add(p)
@@ -567,10 +590,18 @@ class GoldenUpdate:
         return self.summary
 
 
-def update(produced: Iterable[Produced], root: str | os.PathLike = DEFAULT_ROOT,
+def update(produced: Iterable[Produced] | None = None, root: str | os.PathLike = DEFAULT_ROOT,
            scope: Iterable[str] | None = None, array_images: Iterable[str] = ARRAY_IMAGES,
-           prune: bool = True) -> UpdateSummary:
-    """Rewrite the goldens of the produced cases (see GoldenUpdate); returns what changed."""
+           prune: bool = True, *, presets: Iterable[str] | None = None, impls: Iterable[str] | None = None,
+           images: str | Iterable[str] | None = None, progress: bool = True) -> UpdateSummary:
+    """Rewrite the goldens of the produced cases (see GoldenUpdate); returns what changed.
+
+    Without ``produced``, runs the matrix (default images; ``presets``/``impls``/``images`` narrow
+    it) — what ``parity golden update`` does; golden cases of that scope no longer produced are pruned."""
+    if produced is None:
+        from parity.matrix import golden_run
+
+        return golden_run("update", root, presets, images, list(impls) if impls else None, progress)
     gu = GoldenUpdate(root, array_images)
     for p in produced:
         gu.add(p)

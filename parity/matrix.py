@@ -18,10 +18,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from parity.errors import ParityError
 
@@ -221,7 +222,7 @@ def run_matrix(presets: Iterable[str] | None = None, images: str | Sequence[str]
             bar.step(f"{preset.name} {path.name}")
     results = {
         "schema_version": SCHEMA_VERSION,
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "environment": environment(),
         "presets": [p.name for p in preset_objs],
         "images": [p.name for p in paths],
@@ -411,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--impls", default=None, help="comma-separated impl names (default: all)")
     ap.add_argument("--no-html", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    ap.add_argument("--browser-check", action="store_true",
+                    help="load index.html and a few case pages in headless Chromium (skipped if absent)")
     args = ap.parse_args(argv)
     images = args.images if args.images in ("default", "all") else args.images.split(",")
     try:
@@ -425,7 +428,21 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {v}" for k, v in s["totals"].items() if v))
     print(report.render())
     print(f"reports written to {args.out}/ (index.html, summary.md, results.json)")
-    return 0 if report.passed else 1
+    browser_ok = True
+    if args.browser_check and not args.no_html:
+        from parity.report.html import browser_check_site, find_browser
+
+        if find_browser() is None:
+            print("browser check skipped: no chromium on PATH (apt-get install -y chromium)")
+        else:
+            for c in browser_check_site(args.out):
+                if not c["ok"]:
+                    browser_ok = False
+                print(f"browser check {'ok  ' if c['ok'] else 'FAIL'} {c['page']}: {c['images']} images, "
+                      f"{c['broken']} broken, {len(c['console'])} console messages"
+                      + (f"; {c['error']}" if c["error"] else "")
+                      + ("".join(f"\n  console: {m}" for m in c["console"][:5])))
+    return 0 if report.passed and browser_ok else 1
 
 
 if __name__ == "__main__":

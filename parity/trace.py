@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +33,7 @@ SIDE_OUTPUTS = (
     "pixel_values_padded",
 )
 
-StageValue = Union[np.ndarray, tuple, dict]
+StageValue = np.ndarray | tuple | dict
 
 
 def canonical_bytes(value: StageValue) -> bytes:

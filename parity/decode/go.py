@@ -49,14 +49,22 @@ GIF_MAGICS = (b"GIF87a", b"GIF89a")
 class GoImage:
     """A decoded image as Go holds it.
 
-    go_type: the concrete Go type (``*image.RGBA``...); rgba64: (H, W, 4) uint16, what
-    ``At(x, y).RGBA()`` returns (alpha-premultiplied); approximate: why the samples may differ from
+    go_type: the concrete Go type (``*image.RGBA``...); pixels: (H, W, 4), either uint16 samples,
+    what ``At(x, y).RGBA()`` returns (alpha-premultiplied), or, for 8-bit opaque images, uint8 bytes
+    whose samples are v*0x101 (cheaper, same values); approximate: why the samples may differ from
     Go's decoder (None when exact).
     """
 
     go_type: str
-    rgba64: np.ndarray
+    pixels: np.ndarray
     approximate: str | None = None
+
+    @property
+    def rgba64(self) -> np.ndarray:
+        """(H, W, 4) uint16 samples, as ``At(x, y).RGBA()`` returns them."""
+        if self.pixels.dtype == np.uint8:
+            return self.pixels.astype(np.uint16) * 0x101
+        return self.pixels
 
     @property
     def gray(self) -> bool:
@@ -65,21 +73,22 @@ class GoImage:
 
     @property
     def opaque(self) -> bool:
-        return bool((self.rgba64[..., 3] == 0xFFFF).all())
+        full = 0xFF if self.pixels.dtype == np.uint8 else 0xFFFF
+        return bool((self.pixels[..., 3] == full).all())
 
     @property
     def size(self) -> tuple[int, int]:
         """(height, width)."""
-        return self.rgba64.shape[0], self.rgba64.shape[1]
+        return self.pixels.shape[0], self.pixels.shape[1]
 
 
 def go_image_from_rgb(rgb: np.ndarray, go_type: str = "*image.RGBA",
                       approximate: str | None = None) -> GoImage:
     """An opaque image from RGB uint8 (stage injection, or a Pillow-decoded non-PNG)."""
     rgb = np.asarray(rgb, dtype=np.uint8)
-    out = np.empty(rgb.shape[:2] + (4,), dtype=np.uint16)
-    out[..., :3] = rgb.astype(np.uint16) * 0x101
-    out[..., 3] = 0xFFFF
+    out = np.empty(rgb.shape[:2] + (4,), dtype=np.uint8)
+    out[..., :3] = rgb
+    out[..., 3] = 0xFF
     return GoImage(go_type, out, approximate)
 
 
@@ -173,7 +182,7 @@ def decode_png_go(data: bytes, label: str) -> GoImage:
     if ctype == 0:
         v = np.asarray(img.convert("L") if img.mode == "1" else img, dtype=np.uint8)
         if trns is None:
-            return GoImage("*image.Gray", _gray16(v.astype(np.uint16) * 0x101))
+            return go_image_from_rgb(np.repeat(v[..., None], 3, -1), "*image.Gray")
         ty = (trns[1] * _SCALE_LOW_DEPTH[depth]) & 0xFF  # Go keeps the low byte, scaled by depth
         alpha = np.where(v == ty, 0, 0xFF).astype(np.uint8)
         return GoImage("*image.NRGBA", _premultiply(np.repeat(v[..., None], 3, -1), alpha))
@@ -224,6 +233,8 @@ def decode_go(path: str) -> GoImage:
 
 def composite_over_white(img: GoImage) -> np.ndarray:
     """ollama ``imageproc.Composite``: draw ``Over`` opaque white -> opaque ``*image.RGBA`` (H, W, 4) uint8."""
+    if img.pixels.dtype == np.uint8 and img.opaque:  # opaque: the white never shows
+        return img.pixels.copy()
     c = img.rgba64.astype(np.uint64)
     keep = (0xFFFF - c[..., 3:]) * 0x101  # the destination's share, 0x101-scaled as draw.go does
     out = np.empty(c.shape, dtype=np.uint8)
@@ -234,7 +245,9 @@ def composite_over_white(img: GoImage) -> np.ndarray:
 
 def premultiplied_rgba8(img: GoImage) -> np.ndarray:
     """The bytes an ``*image.RGBA`` copy of the image holds (``draw.Draw`` onto zero): samples >> 8."""
-    return (img.rgba64 >> 8).astype(np.uint8)
+    if img.pixels.dtype == np.uint8:
+        return img.pixels.copy()
+    return (img.pixels >> 8).astype(np.uint8)
 
 
 def rgba64_from_rgba8(rgba8: np.ndarray) -> np.ndarray:

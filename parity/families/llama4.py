@@ -11,6 +11,9 @@ llama-models 0.3.0) and transformers ``models/llama4/image_processing_llama4.py`
    first of the smallest area (torch.argmin).
 3. Unless ``resize_to_max_canvas``, the canvas side used for fitting is min(max(img side, tile), canvas
    side); fit without distortion with floor (at least 1); pad right/bottom with 0 to the canvas.
+   transformers computes this with the canvas sides still 0-d torch tensors, so a scale taken from a
+   canvas side is float32; llama-models has Python ints (float64). Near-integer products can floor
+   one pixel apart (e.g. 400 high x 4700 wide, 16 tiles of 336: 3947 vs 3948 wide).
 4. Split row-major into (rows, cols) tiles; if rows * cols > 1 append the whole image resized to
    tile x tile.
 
@@ -58,16 +61,38 @@ def best_canvas(img_h: int, img_w: int, canvases_hw, resize_to_max_canvas: bool 
     return int(best[0]), int(best[1])
 
 
-def fit_size(img_h: int, img_w: int, canvas_h: int, canvas_w: int, tile: int | None) -> tuple[int, int]:
-    """Step 3: (new_h, new_w); ``tile`` None = no upscaling limit (resize_to_max_canvas)."""
-    if tile is not None:
-        canvas_h, canvas_w = min(max(img_h, tile), canvas_h), min(max(img_w, tile), canvas_w)
-    scale_w, scale_h = canvas_w / img_w, canvas_h / img_h
-    if scale_w < scale_h:
-        new_h, new_w = min(math.floor(img_h * scale_w), canvas_h), canvas_w
+def fit_size(img_h: int, img_w: int, canvas_h: int, canvas_w: int, tile: int | None,
+             arithmetic: str = "python") -> tuple[int, int]:
+    """Step 3: (new_h, new_w); ``tile`` None = no upscaling limit (resize_to_max_canvas).
+
+    ``arithmetic``: ``python`` (llama-models: the canvas is a tuple of ints, every scale a float64) or
+    ``torch`` (transformers: the canvas sides are 0-d int tensors, and a side taken from the canvas
+    — every side when ``tile`` is None, else where min() returns the canvas side, i.e. the canvas side
+    is strictly smaller — makes its scale, the comparison and the product float32).
+    """
+    if arithmetic not in ("python", "torch"):
+        raise ValueError(f"arithmetic must be 'python' or 'torch', got {arithmetic!r}")
+    if tile is None:
+        (th, h32), (tw, w32) = (canvas_h, True), (canvas_w, True)
     else:
-        new_h, new_w = canvas_h, min(math.floor(img_w * scale_h), canvas_w)
-    return max(new_h, 1), max(new_w, 1)
+        # min(a, b) returns a unless b < a: the tensor only when the canvas side is strictly smaller
+        th, h32 = (canvas_h, True) if canvas_h < max(img_h, tile) else (max(img_h, tile), False)
+        tw, w32 = (canvas_w, True) if canvas_w < max(img_w, tile) else (max(img_w, tile), False)
+    if arithmetic == "python":
+        h32 = w32 = False
+    scale_w = np.float32(tw) / np.float32(img_w) if w32 else tw / img_w
+    scale_h = np.float32(th) / np.float32(img_h) if h32 else th / img_h
+    if w32 or h32:  # a float32 tensor against a Python float compares in float32
+        smaller_w = np.float32(scale_w) < np.float32(scale_h)
+    else:
+        smaller_w = scale_w < scale_h
+    if smaller_w:
+        prod = np.float32(img_h) * scale_w if w32 else img_h * scale_w
+        new_h, new_w = min(math.floor(prod), th), tw
+    else:
+        prod = np.float32(img_w) * scale_h if h32 else img_w * scale_h
+        new_h, new_w = th, min(math.floor(prod), tw)
+    return max(int(new_h), 1), max(int(new_w), 1)
 
 
 @dataclass(frozen=True)
@@ -83,11 +108,11 @@ class Llama4Plan:
 
 
 def plan(img_h: int, img_w: int, tile: int, max_patches: int, order: str = "hw",
-         resize_to_max_canvas: bool = False) -> Llama4Plan:
+         resize_to_max_canvas: bool = False, arithmetic: str = "torch") -> Llama4Plan:
     grids = supported_grids(max_patches)
     canvases = [(a * tile, b * tile) if order == "hw" else (b * tile, a * tile) for a, b in grids]
     canvas = best_canvas(img_h, img_w, canvases, resize_to_max_canvas)
-    resized = fit_size(img_h, img_w, *canvas, None if resize_to_max_canvas else tile)
+    resized = fit_size(img_h, img_w, *canvas, None if resize_to_max_canvas else tile, arithmetic)
     grid = (canvas[0] // tile, canvas[1] // tile)
     n = grid[0] * grid[1]
     return Llama4Plan((img_h, img_w), canvas, grid, resized, n + 1 if n > 1 else n)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from parity.errors import ParityError
 from parity.impls.base import ImageInput, Impl
 from parity.impls.hf import HfImpl
+from parity.impls.llamacpp import LlamaCppImpl
+from parity.impls.llamacpp_legacy import LlamaCppLegacyImpl
+from parity.impls.ollama import OllamaImpl
 from parity.impls.reference import ReferenceImpl
 
 IMPLS: dict[str, Impl] = {
@@ -13,6 +16,9 @@ IMPLS: dict[str, Impl] = {
         ReferenceImpl(),
         HfImpl("pil"),
         HfImpl("torchvision"),
+        LlamaCppImpl(),
+        LlamaCppLegacyImpl(),
+        OllamaImpl(),
     )
 }
 

@@ -107,25 +107,42 @@ def _clip8(acc: np.ndarray) -> np.ndarray:
     return np.clip(acc >> PRECISION_BITS, 0, 255).astype(np.uint8)
 
 
+_BLOCK = 4  # output pixels per product in ``_resample_rows`` (small: the band wastes less)
+
+
+def _resample_rows(rows: np.ndarray, coeffs: ResampleCoefficients) -> np.ndarray:
+    """Resample along axis 0 of an (n, m) uint8 array (one pass of the C++, every column at once).
+
+    out[i] = clip8((2**21 + sum_k w[i, k] * rows[xmin[i] + k]) >> 22). Computed as float64 products of a
+    banded weight block with the source rows (numpy's einsum loops: single-threaded, no BLAS). Each
+    product is an integer below 2**31 and each sum below 2**40, far under 2**53, so float64 is exact in
+    any summation order and equals the C++ int32 accumulation (which never overflows for normalised
+    weights: the positive taps sum to < 1.4, so 255 * 1.4 * 2**22 < 2**31)."""
+    out_size, ksize = coeffs.weights.shape
+    src = rows.astype(np.float64)
+    result = np.empty((out_size, rows.shape[1]), dtype=np.uint8)
+    taps = np.arange(ksize)
+    for b0 in range(0, out_size, _BLOCK):
+        b1 = min(b0 + _BLOCK, out_size)
+        xmin, count, w = coeffs.xmin[b0:b1], coeffs.count[b0:b1], coeffs.weights[b0:b1]
+        lo, hi = int(xmin.min()), int((xmin + count).max())
+        band = np.zeros((b1 - b0, hi - lo), dtype=np.float64)
+        valid = taps[None, :] < count[:, None]
+        r = np.broadcast_to(np.arange(b1 - b0)[:, None], valid.shape)[valid]
+        c = (xmin[:, None] - lo + taps[None, :])[valid]
+        band[r, c] = w[valid]
+        acc = np.einsum("ij,jk->ik", band, src[lo:hi]).astype(np.int64) + (1 << (PRECISION_BITS - 1))
+        result[b0:b1] = _clip8(acc)
+    return result
+
+
 def _resample_axis(img: np.ndarray, coeffs: ResampleCoefficients, axis: int) -> np.ndarray:
     """One pass along ``axis`` (1 = horizontal, 0 = vertical) of an (H, W, 3) uint8 image."""
-    in_size = img.shape[axis]
-    out_size = coeffs.weights.shape[0]
-    shape = list(img.shape)
-    shape[axis] = out_size
-    acc = np.full(shape, 1 << (PRECISION_BITS - 1), dtype=np.int32)
-    src = img.astype(np.int32)
-    for k in range(coeffs.weights.shape[1]):
-        # taps past ``count`` carry weight 0; clamp their index so the gather stays in bounds
-        idx = np.minimum(coeffs.xmin + k, in_size - 1)
-        wk = coeffs.weights[:, k]
-        if not wk.any():
-            continue
-        if axis == 1:
-            acc += src[:, idx, :] * wk[None, :, None]
-        else:
-            acc += src[idx, :, :] * wk[:, None, None]
-    return _clip8(acc)
+    h, w = img.shape[:2]
+    if axis == 0:
+        return _resample_rows(img.reshape(h, w * 3), coeffs).reshape(-1, w, 3)
+    cols = np.ascontiguousarray(img.transpose(1, 0, 2)).reshape(w, h * 3)
+    return np.ascontiguousarray(_resample_rows(cols, coeffs).reshape(-1, h, 3).transpose(1, 0, 2))
 
 
 def resize_pillow_fixed(img: np.ndarray, width: int, height: int, filter_name: str) -> np.ndarray:

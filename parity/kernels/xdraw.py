@@ -104,30 +104,14 @@ def ftou_xdraw(f: np.ndarray) -> np.ndarray:
     return x.astype(np.uint16)
 
 
-def _accumulate(src_rows: np.ndarray, d: Distrib) -> np.ndarray:
-    """sum_k float64(src_rows[coords[:, k]] * weights[:, k]), added in k order; rows on axis 0."""
-    shape = (d.coords.shape[0],) + src_rows.shape[1:]
-    bcast = (slice(None),) + (None,) * (src_rows.ndim - 1)
-    acc = np.zeros(shape, dtype=np.float64)
-    prod = np.empty(shape, dtype=np.float64)
-    for j in range(d.coords.shape[1]):
-        np.take(src_rows, d.coords[:, j], axis=0, out=prod)
-        prod *= d.weights[:, j][bcast]
-        acc += prod
-    return acc
-
-
-def _scale_x(src: np.ndarray, d: Distrib, channels: slice) -> np.ndarray:
-    """Horizontal pass over (H, W, 4) uint16: (H, dst_w, C) float64 sums, before the 1/total factor.
-
-    Pixels are gathered as whole 8-byte RGBA units (a uint64 view), then widened per channel.
-    """
-    units = np.ascontiguousarray(src, dtype=np.uint16).view(np.uint64)[..., 0]  # (H, W)
-    acc = prod = None
-    for j in range(d.coords.shape[1]):
-        gathered = np.take(units, d.coords[:, j], axis=1).view(np.uint16).reshape(
-            units.shape[0], -1, 4)[..., channels]
-        prod = np.multiply(gathered, d.weights[:, j][None, :, None], out=prod, dtype=np.float64)
+def _weighted_sum(rows: np.ndarray, coords: np.ndarray, weights: np.ndarray, axis: int) -> np.ndarray:
+    """sum_k float64(rows[.., coords[:, k], ..] * weights[:, k]) along ``axis``, added in k order."""
+    shape = [1] * rows.ndim
+    shape[axis] = -1
+    acc = None
+    for j in range(coords.shape[1]):
+        prod = np.take(rows, coords[:, j], axis=axis)
+        prod *= weights[:, j].reshape(shape)
         if acc is None:
             acc = prod + 0.0  # Go starts its sums at +0.0 (turns a -0.0 product into +0.0)
         else:
@@ -135,50 +119,66 @@ def _scale_x(src: np.ndarray, d: Distrib, channels: slice) -> np.ndarray:
     return acc
 
 
+#: bytes of float64 intermediates per block of destination columns (kept cache-sized: the passes
+#: then run on data in cache, which is what makes numpy fast here)
+_BLOCK_BYTES = 1 << 20
+
+
+def samples_float64(img: np.ndarray) -> np.ndarray:
+    """Source samples as float64: uint16 arrays are 16-bit samples; uint8 arrays are ``*image.RGBA``
+    bytes, whose samples are v*0x101 (exact in float64, so converting first changes no product)."""
+    img = np.asarray(img)
+    if img.dtype == np.uint8:
+        out = img.astype(np.float64)
+        out *= 0x101
+        return out
+    if img.dtype == np.uint16:
+        return img.astype(np.float64)
+    raise ValueError(f"x/image samples must be uint8 RGBA bytes or uint16 samples, got {img.dtype}")
+
+
+def _transpose_pixels(img: np.ndarray) -> np.ndarray:
+    """(H, W, 4) -> (W, H, 4) contiguous, moving whole pixels (one 4- or 8-byte unit each)."""
+    img = np.ascontiguousarray(img)
+    unit = {1: np.uint32, 2: np.uint64}[img.dtype.itemsize]
+    units = img.view(unit)[..., 0]
+    return np.ascontiguousarray(units.T).view(img.dtype).reshape(img.shape[1], img.shape[0], 4)
+
+
 def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str = "bilinear",
                         gray: bool = False) -> np.ndarray:
     """``draw.BiLinear``/``draw.CatmullRom`` ``.Scale`` of a whole image onto a zero ``*image.RGBA``.
 
-    rgba64: (H, W, 4) premultiplied 16-bit samples; size: (dst_h, dst_w). Returns (dst_h, dst_w, 4)
-    uint8 (the destination's Pix, premultiplied).
+    rgba64: (H, W, 4) premultiplied 16-bit samples (uint16), or ``*image.RGBA`` bytes (uint8);
+    size: (dst_h, dst_w). Returns (dst_h, dst_w, 4) uint8 (the destination's Pix, premultiplied).
+
+    Works on the transposed image, a block of destination columns at a time: the horizontal pass
+    (``scaleX_*``) gathers whole source columns, the vertical pass (``scaleY_RGBA_*``) runs on the
+    block's intermediate, and each destination pixel sees exactly Go's operations in Go's order.
     """
     if kernel not in KERNELS:
         raise ValueError(f"unknown x/image kernel {kernel!r}; valid: {', '.join(KERNELS)}")
     dh, dw = size
     sh, sw = rgba64.shape[:2]
+    if dh <= 0 or dw <= 0 or sh == 0 or sw == 0:  # Go: an empty rectangle draws nothing
+        return np.zeros((max(dh, 0), max(dw, 0), 4), dtype=np.uint8)
     horizontal, vertical = distrib_kernel(kernel, dw, sw), distrib_kernel(kernel, dh, sh)
-    src = np.asarray(rgba64)
-    alpha = src[..., 3]
-    # An alpha plane equal in every row gives equal horizontal sums in every row: compute one row.
-    rows_alike = bool((alpha == alpha[:1]).all())
-
-    # Horizontal pass: tmp is (src_h, dst_w, C), normalised by invTotalWeightFFFF.
-    norm = horizontal.inv_total_ffff[None, :, None]
-    if gray:  # scaleX_Gray stores alpha 1 exactly
-        tmp_colour = _scale_x(src, horizontal, slice(0, 3)) * norm
-        tmp_alpha = np.ones((1, dw), dtype=np.float64)
-    elif rows_alike:
-        tmp_colour = _scale_x(src, horizontal, slice(0, 3)) * norm
-        tmp_alpha = (_scale_x(src[:1], horizontal, slice(3, 4)) * norm)[..., 0]
-    else:
-        tmp = _scale_x(src, horizontal, slice(0, 4)) * norm
-        tmp_colour, tmp_alpha = tmp[..., :3], np.ascontiguousarray(tmp[..., 3])
-
-    # Vertical pass: gather whole rows of tmp.
-    colour = _accumulate(np.ascontiguousarray(tmp_colour), vertical)  # (dh, dw, 3)
-    if tmp_alpha.shape[0] == 1:
-        pa = np.zeros((dh, dw), dtype=np.float64)
-        for j in range(vertical.coords.shape[1]):
-            pa = pa + tmp_alpha * vertical.weights[:, j][:, None]
-    else:
-        pa = _accumulate(tmp_alpha, vertical)
-    np.minimum(colour, pa[..., None], out=colour)  # premultiplied colour never exceeds alpha
-    inv = vertical.inv_total[:, None]
-    colour *= inv[..., None]
-    out = np.empty((dh, dw, 4), dtype=np.uint8)
-    out[..., :3] = ftou_xdraw(colour) >> 8
-    out[..., 3] = ftou_xdraw(pa * inv) >> 8
-    return out
+    columns = samples_float64(_transpose_pixels(rgba64))  # (sw, sh, 4)
+    out = np.empty((dw, dh, 4), dtype=np.uint8)
+    block = max(1, _BLOCK_BYTES // (sh * 4 * 8))
+    for x0 in range(0, dw, block):
+        xs = slice(x0, min(x0 + block, dw))
+        # Horizontal: tmp[x, y] = sum_k src[y, coord_k(x)] * w_k(x), times invTotalWeightFFFF.
+        tmp = _weighted_sum(columns, horizontal.coords[xs], horizontal.weights[xs], axis=0)  # (bx, sh, 4)
+        tmp *= horizontal.inv_total_ffff[xs, None, None]
+        if gray:  # scaleX_Gray stores alpha 1 exactly
+            tmp[..., 3] = 1.0
+        # Vertical: p[x, y] = sum_k tmp[x, coord_k(y)] * w_k(y); colour clamped to alpha; ftou.
+        p = _weighted_sum(tmp, vertical.coords, vertical.weights, axis=1)  # (bx, dh, 4)
+        np.minimum(p[..., :3], p[..., 3:], out=p[..., :3])  # premultiplied colour never exceeds alpha
+        p *= vertical.inv_total[None, :, None]
+        out[xs] = ftou_xdraw(p) >> 8
+    return _transpose_pixels(out)
 
 
 def resize_nearest_xdraw(rgba64: np.ndarray, size: tuple[int, int]) -> np.ndarray:

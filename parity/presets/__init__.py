@@ -16,11 +16,12 @@ converter writes into that checkpoint's mmproj file. ``preset.overlay("gguf")`` 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from parity.errors import ParityError
 

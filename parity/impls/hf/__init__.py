@@ -13,19 +13,18 @@ check the backend.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from parity.decode import decode_pil
 from parity.errors import ParityError
-from parity.impls.base import Impl, ImageInput, injected_decode
+from parity.impls.base import ImageInput, Impl, injected_decode
 from parity.presets import Preset
 from parity.trace import Trace, TraceBuilder
 
-from . import llama4, llava, llava_next, mllama
-from . import gemma3
-from . import qwen2_vl
+from . import gemma3, gemma4, idefics3, llama4, llava, llava_next, mllama, phi4mm, pixtral, qwen2_vl
 
 #: family -> {"pil": fn, "torchvision": fn}; fn(proc, kwargs, rgb, preset, tb) records stages.
 FAMILIES: dict[str, dict[str, Callable]] = {
@@ -36,6 +35,10 @@ FAMILIES: dict[str, dict[str, Callable]] = {
     "qwen2-vl": {"pil": qwen2_vl.stages_pil, "torchvision": qwen2_vl.stages_torchvision},
     "qwen3-vl": {"pil": qwen2_vl.stages_pil, "torchvision": qwen2_vl.stages_torchvision},
     "gemma3": {"pil": gemma3.stages_pil, "torchvision": gemma3.stages_torchvision},
+    "gemma4": {"pil": gemma4.stages_pil, "torchvision": gemma4.stages_torchvision},
+    "pixtral": {"pil": pixtral.stages_pil, "torchvision": pixtral.stages_torchvision},
+    "idefics3": {"pil": idefics3.stages_pil, "torchvision": idefics3.stages_torchvision},
+    "phi4mm": {"torchvision": phi4mm.stages_torchvision},
 }
 
 BACKEND_SUFFIX = {"pil": "ImageProcessorPil", "torchvision": "ImageProcessor"}

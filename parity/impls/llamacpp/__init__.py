@@ -17,7 +17,8 @@ for the slicing preprocessors), ``normalize`` (float32 HWC per chunk: ``(x / 255
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ class LlamaCppImpl(Impl):
             rgb = decoded.rgb
         out = PREPROCESSORS[hp.preprocessor](rgb, hp)
         plan = dict(out.plan, projector=hp.projector, ov_img_first=hp.ov_img_first)
-        tb.add("plan", plan, "json")
+        tb.add("plan", plan, "plan")
         tb.add("resize", _one_or_tuple(tuple(s.resized for s in out.steps)), "HWC",
                note="img_tool::resize results before padding: " + ", ".join(s.role for s in out.steps))
         padded = tuple(s.padded for s in out.steps if s.padded is not None)
@@ -124,7 +125,8 @@ class LlamaCppImpl(Impl):
             tb.add("pad", _one_or_tuple(padded), "HWC",
                    note="padded: " + ", ".join(s.role for s in out.steps if s.padded is not None))
         if hp.preprocessor in SLICING:
-            tb.add("tiles", _one_or_tuple(out.chunks), "HWC", note="chunk order: " + ", ".join(out.chunk_roles))
+            tb.add("tiles", _stack_or_tuple(out.chunks), "chunks,H,W,C",
+                   note="chunk order: " + ", ".join(out.chunk_roles))
         normalized = tuple(normalize_llamacpp(c, hp.image_mean, hp.image_std) for c in out.chunks)
         tb.add("normalize", _stack_or_tuple(normalized), "chunks,H,W,C")
         tb.add("pack", pack_chw(normalized), "chunks,C,H,W (inp_raw, chunks in order)",

@@ -15,8 +15,9 @@ has *no* pinpoints, so LLaVA-1.6's refined image is padded with black, not (122,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,10 +78,9 @@ class ClipHparams:
     pad_color_ov: tuple[int, int, int] = (0, 0, 0)
     minicpmv_version: int = 0
     ov_img_first: bool = False
-    notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "notes"}
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["res_candidates"] = [list(c) for c in self.res_candidates]
         for k in ("image_mean", "image_std", "pad_color", "pad_color_rf", "pad_color_ov"):
             d[k] = list(d[k])
@@ -166,6 +166,8 @@ def hparams_from_gguf(values: Mapping[str, Any]) -> ClipHparams:
             h["pad_color_rf"] = (122, 116, 104)
         h["preprocessor"] = "llava_uhd" if candidates else "fixed_size"
     elif proj == "resampler":
+        if minicpmv_version not in (0, 2, 3, 4, 5, 6, 100045):  # mtmd.cpp init_vision throws
+            raise ParityError(f"unsupported {KEY_MINICPMV_VERSION} {minicpmv_version} (llama.cpp accepts 2-6, 100045)")
         if minicpmv_version == 0:
             h["minicpmv_version"] = 2
         h["preprocessor"] = "llava_uhd"

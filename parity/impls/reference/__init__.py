@@ -16,12 +16,24 @@ from parity.impls.base import ImageInput, Impl, injected_decode
 from parity.presets import Preset
 from parity.trace import Trace, TraceBuilder
 
-from . import qwen2_vl
+from . import llama4, llava, llava_next, minicpmv, mllama
+
+from . import gemma3, gemma4, idefics3, phi4mm, pixtral, qwen2_vl
 
 #: family -> (decode policy name, stage recipe, version string of the authors' code)
 FAMILIES: dict[str, tuple[str, Callable, str]] = {
+    "llava": ("pil-drop-alpha", llava.stages, llava.VERSION),
+    "llava-next": ("pil-drop-alpha", llava_next.stages, llava_next.VERSION),
+    "mllama": ("pil-drop-alpha", mllama.stages, mllama.VERSION),
+    "llama4": ("pil-hf", llama4.stages, llama4.VERSION),
+    "minicpmv": ("pil-drop-alpha", minicpmv.stages, minicpmv.VERSION),
     "qwen2-vl": ("pil-hf", qwen2_vl.stages, qwen2_vl.version()),
     "qwen3-vl": ("pil-hf", qwen2_vl.stages, qwen2_vl.version()),
+    "pixtral": ("pil-hf", pixtral.stages, pixtral.version()),
+    "phi4mm": ("pil-hf", phi4mm.stages, phi4mm.version()),
+    "gemma3": ("pil-hf", gemma3.stages, gemma3.version()),
+    "gemma4": ("pil-hf", gemma4.stages, gemma4.version()),
+    "idefics3": ("pil-hf", idefics3.stages, idefics3.version()),
 }
 
 

@@ -9,7 +9,7 @@ Qwen2VLImageProcessor is the torchvision backend — with ``do_resize`` left on 
 no-op on factor-aligned sizes inside the processor's budget) and ``do_resize=False`` for Qwen3-VL.
 
 Findings this surfaces against hf-*: qwen-vl-utils' smart_resize clamps each rounded side to at least
-one factor before the budget check, so thin images (e.g. 10x3000) keep more pixels than under
+one factor before the budget check, so thin images (e.g. 13x2600 -> 28x2604, not 28x812) keep more pixels than under
 transformers' smart_resize; for Qwen3-VL its 4-token minimum (4096 px) is far below the processor's
 65536 px, so small images stay small.
 

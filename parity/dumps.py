@@ -1,0 +1,304 @@
+"""Load an external dump (a runtime's ``inp_raw.bin``, a ``.npy``/``.npz``, a torch file) as an array.
+
+- raw ``.bin`` (any extension that is not one of the others): float32, float16 or bfloat16,
+  little-endian, no header. The shape comes from the traces of the same image: every float stage that
+  could be the encoder input (``pack``, ``pixel_values_padded``, ``normalize``, ``tiles``) whose
+  element count fits the byte count for some dtype is a *candidate reading*. Readings with NaN/Inf or
+  absurd magnitudes (a float16 file read as bfloat16 looks like that) are dropped; among the rest the
+  one closest to an impl's stage is chosen and all are listed. float32 big-endian is tried too, and
+  named as such, when it fits.
+- ``.npy`` / ``.npz``: ``numpy.load(allow_pickle=False)``; an ``.npz`` entry is picked by name
+  (``pack``, ``pixel_values``, ``inp_raw``, ``values``) or by being the only one.
+- torch files (``.pt``, ``.pth``, or a zip with ``data.pkl``): ``torch.load(weights_only=True)`` only —
+  arbitrary pickles are refused, never executed. A tensor, or a dict/list holding one.
+
+Unusable input (missing, empty, wrong size for every reading, NaN/Inf, unsupported dtype, pickle) raises
+ParityError with one line naming the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from parity.errors import ParityError
+from parity.trace import Trace
+
+#: stages a dump can be compared with, in order of preference
+DUMP_STAGES = ("pack", "pixel_values_padded", "normalize", "tiles")
+#: entry names tried, in order, in .npz / torch dicts
+PREFERRED_KEYS = ("pack", "pixel_values", "inp_raw", "values", "arr_0")
+#: raw readings: name -> (numpy dtype of the stored words, itemsize)
+RAW_DTYPES = {"float32": ("<f4", 4), "float16": ("<f2", 2), "bfloat16": ("<u2", 2), "float32-big-endian": (">f4", 4)}
+#: normalized pixels are within a few units; a reading beyond this is a wrong dtype, not data
+PLAUSIBLE_MAX = 1e4
+
+
+@dataclass(frozen=True)
+class Target:
+    """A stage a dump may be: where it comes from and its size."""
+
+    impls: tuple[str, ...]  # every impl whose trace has this stage in this shape
+    stage: str
+    shape: Any  # tuple, or list of part shapes (ragged)
+    n: int
+    layout: str
+
+    def label(self) -> str:
+        return f"{self.stage} {_shape_str(self.shape)} ({', '.join(self.impls)})"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to read a raw file: dtype and target stage, with what the values look like."""
+
+    dtype: str
+    target: Target
+    finite: bool
+    max_abs: float
+    nmse: float | None  # against the target stage of its impl (None when not finite)
+    plausible: bool
+
+    def to_dict(self) -> dict:
+        return {"dtype": self.dtype, "impls": list(self.target.impls), "stage": self.target.stage,
+                "shape": _jsonable_shape(self.target.shape), "finite": self.finite, "max_abs": self.max_abs,
+                "nmse_vs_stage": self.nmse, "plausible": self.plausible}
+
+
+@dataclass(frozen=True)
+class Dump:
+    """An external tensor, as loaded, and how it was read."""
+
+    path: str
+    format: str  # bin | npy | npz | torch
+    values: np.ndarray  # float values in the stored (or inferred) shape; float16/bfloat16 widened to float32
+    dtype: str  # stored element type: float32 | float16 | bfloat16 | float64 | ...
+    nbytes: int  # file size
+    sha1: str  # of the file bytes (for a raw dump: `shasum FILE`)
+    sha256: str
+    key: str | None = None  # .npz / torch entry used
+    readings: tuple[Reading, ...] = ()  # raw files: every reading that fits the size
+    chosen: Reading | None = None
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(int(s) for s in self.values.shape)
+
+    @property
+    def ambiguous(self) -> bool:
+        """More than one dtype gives plausible values (the same bytes as several stages of equal size
+        are one reading: those stages are compared by value later)."""
+        return len({r.dtype for r in self.readings if r.plausible}) > 1
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "format": self.format, "dtype": self.dtype, "shape": list(self.shape),
+                "nbytes": self.nbytes, "sha1": self.sha1, "sha256": self.sha256, "key": self.key,
+                "reading": self.chosen.to_dict() if self.chosen else None,
+                "readings": [r.to_dict() for r in self.readings], "ambiguous": self.ambiguous}
+
+
+def _shape_str(shape: Any) -> str:
+    if isinstance(shape, list):
+        return "[" + ", ".join("x".join(map(str, s)) for s in shape) + "]"
+    return "x".join(map(str, shape)) or "scalar"
+
+
+def _jsonable_shape(shape: Any) -> list:
+    return [list(s) for s in shape] if isinstance(shape, list) else list(shape)
+
+
+def targets(traces: Iterable[Trace]) -> list[Target]:
+    """Float stages of the traces a dump can be (one per distinct (stage, shape), first impl named)."""
+    out: dict[tuple, Target] = {}
+    for tr in traces:
+        for stage in DUMP_STAGES:
+            r = tr.get(stage)
+            if r is None or r.kind == "plan" or np.dtype(r.dtype if r.dtype != "none" else "u1").kind != "f":
+                continue
+            shape = r.shape
+            n = sum(int(np.prod(s)) for s in shape) if isinstance(shape, list) else int(np.prod(shape))
+            key = (stage, str(shape))
+            prev = out.get(key)
+            out[key] = Target((prev.impls if prev else ()) + (tr.impl,), stage, shape, n, r.layout)
+    return list(out.values())
+
+
+def stage_values(tr: Trace, stage: str) -> np.ndarray:
+    """A stage as one float64 vector in canonical (C, slice) order: how raw bytes lay it out."""
+    v = tr[stage].value
+    if isinstance(v, tuple):
+        return np.concatenate([np.asarray(p, np.float64).ravel() for p in v])
+    return np.asarray(v, np.float64).ravel()
+
+
+def _expected(tgts: list[Target]) -> str:
+    sizes = sorted({t.n for t in tgts})
+    parts = [f"{t.stage} {_shape_str(t.shape)} = {t.n} elements ({4 * t.n} bytes float32, {2 * t.n} float16)"
+             for t in sorted(tgts, key=lambda t: (DUMP_STAGES.index(t.stage), t.n))][:3]
+    return "; ".join(parts) + (f"; {len(sizes) - 3} more sizes" if len(sizes) > 3 else "")
+
+
+def _nonfinite_error(path: str, what: str, v: np.ndarray) -> ParityError:
+    nan, inf = int(np.count_nonzero(np.isnan(v))), int(np.count_nonzero(np.isinf(v)))
+    first = int(np.flatnonzero(~np.isfinite(v.ravel()))[0])
+    return ParityError(f"dump {path} is unusable: {nan} NaN and {inf} infinite values read as {what} "
+                       f"(first at flat index {first})")
+
+
+def _decode_raw(data: bytes, dtype: str) -> np.ndarray:
+    np_dtype, _ = RAW_DTYPES[dtype]
+    words = np.frombuffer(data, dtype=np_dtype)
+    if dtype == "bfloat16":
+        # bfloat16 is the high half of a float32: widen by shifting the 16 bits up
+        return (words.astype(np.uint32) << 16).view(np.float32)
+    return words.astype(np.float32)
+
+
+def load_raw(path: str, data: bytes, traces: list[Trace]) -> tuple[np.ndarray, str, tuple, Reading]:
+    tgts = targets(traces)
+    by_impl = {t.impl: t for t in traces}
+    readings: list[tuple[Reading, np.ndarray]] = []
+    for dtype, (_, size) in RAW_DTYPES.items():
+        if len(data) % size:
+            continue
+        n = len(data) // size
+        fits = [t for t in tgts if t.n == n]
+        if not fits:
+            continue
+        v = _decode_raw(data, dtype)
+        finite = bool(np.all(np.isfinite(v)))
+        max_abs = float(np.max(np.abs(v))) if finite else float("inf")
+        for t in fits:
+            nmse = None
+            if finite:
+                refs = [stage_values(by_impl[i], t.stage) for i in t.impls]
+                nmse = min(float(np.sum((v - r) ** 2) / (np.sum(r * r) or 1.0)) for r in refs)
+            plausible = finite and max_abs <= PLAUSIBLE_MAX
+            if dtype == "float32-big-endian":
+                plausible = plausible and not any(r.plausible and r.dtype == "float32" for r, _ in readings)
+            readings.append((Reading(dtype, t, finite, max_abs, nmse, plausible), v))
+    if not readings:
+        raise ParityError(f"dump {path} is {len(data)} bytes, which fits no expected tensor: {_expected(tgts)}")
+    ok = [(r, v) for r, v in readings if r.plausible]
+    if not ok:
+        r, v = readings[0]
+        if not r.finite:
+            raise _nonfinite_error(path, r.dtype, v)
+        raise ParityError(f"dump {path} is unusable: read as {r.dtype} its values reach {r.max_abs:.3g}, not "
+                          "pixel data of any float dtype")
+    chosen, v = min(ok, key=lambda rv: (rv[0].nmse, DUMP_STAGES.index(rv[0].target.stage)))
+    shape = chosen.target.shape
+    values = v.reshape(shape) if isinstance(shape, tuple) else v
+    return values, chosen.dtype, tuple(r for r, _ in readings), chosen
+
+
+def _pick(entries: dict[str, Any], path: str) -> tuple[str, Any]:
+    for k in PREFERRED_KEYS + DUMP_STAGES:
+        if k in entries:
+            return k, entries[k]
+    if len(entries) == 1:
+        return next(iter(entries.items()))
+    raise ParityError(f"dump {path} holds {len(entries)} entries and none is named "
+                      f"{'/'.join(PREFERRED_KEYS)}: {', '.join(list(entries)[:10])}")
+
+
+def _is_torch_zip(p: Path) -> bool:
+    if not zipfile.is_zipfile(p):
+        return False
+    with zipfile.ZipFile(p) as z:
+        return any(n.endswith("data.pkl") for n in z.namelist())
+
+
+def _from_torch(obj: Any, path: str) -> tuple[np.ndarray, str, str | None]:
+    import torch
+
+    key = None
+    if isinstance(obj, dict):
+        key, obj = _pick({str(k): v for k, v in obj.items()}, path)
+    if isinstance(obj, (list, tuple)):
+        if not obj or not all(isinstance(t, torch.Tensor) for t in obj):
+            raise ParityError(f"dump {path}: a torch list/tuple of {len(obj)} items that are not all tensors")
+        dtype = str(obj[0].dtype).removeprefix("torch.")
+        return np.concatenate([t.detach().float().numpy().ravel() for t in obj]), dtype, key
+    if not isinstance(obj, torch.Tensor):
+        raise ParityError(f"dump {path}: torch file holds a {type(obj).__name__}, not a tensor")
+    dtype = str(obj.dtype).removeprefix("torch.")
+    if not (obj.is_floating_point() or dtype.startswith(("int", "uint"))):
+        raise ParityError(f"dump {path}: unsupported tensor dtype {dtype}")
+    t = obj.detach().cpu()
+    arr = t.float().numpy() if dtype in ("bfloat16", "float16") else t.numpy()
+    return np.array(arr), dtype, key
+
+
+def load_dump(path: str, traces: list[Trace]) -> Dump:
+    """Load ``path``; ``traces`` (the impls' runs on the same image) give raw files their shape."""
+    p = Path(path)
+    if not p.exists():
+        raise ParityError(f"dump not found: {p}")
+    if p.is_dir():
+        raise ParityError(f"dump path is a directory: {p}")
+    data = p.read_bytes()
+    if not data:
+        raise ParityError(f"dump {p} is empty (0 bytes)")
+    common = dict(path=str(p), nbytes=len(data), sha1=hashlib.sha1(data).hexdigest(),
+                  sha256=hashlib.sha256(data).hexdigest())
+    suffix = p.suffix.lower()
+    key, readings, chosen = None, (), None
+    if suffix == ".npy":
+        fmt = "npy"
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise ParityError(f"dump {p} is not a readable .npy file: {e}".splitlines()[0]) from None
+        dtype = str(arr.dtype)
+    elif suffix == ".npz":
+        fmt = "npz"
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                key, arr = _pick({k: z[k] for k in z.files}, str(p))
+        except ParityError:
+            raise
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise ParityError(f"dump {p} is not a readable .npz file: {e}".splitlines()[0]) from None
+        dtype = str(arr.dtype)
+    elif suffix in (".pt", ".pth") or _is_torch_zip(p):
+        fmt = "torch"
+        import pickle
+
+        import torch
+
+        try:
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise ParityError(f"dump {p} refused: not loadable with torch.load(weights_only=True) "
+                              f"({str(e).splitlines()[0][:160]})") from None
+        except (RuntimeError, OSError, EOFError, ValueError) as e:
+            raise ParityError(f"dump {p} is not a readable torch file: {str(e).splitlines()[0][:160]}") from None
+        arr, dtype, key = _from_torch(obj, str(p))
+    else:
+        fmt = "bin"
+        arr, dtype, readings, chosen = load_raw(str(p), data, traces)
+    if arr.dtype.kind not in "fiu" or arr.dtype.kind == "c":
+        raise ParityError(f"dump {p}: unsupported dtype {arr.dtype} (expected a float tensor)")
+    if arr.size == 0:
+        raise ParityError(f"dump {p} holds an empty array (shape {arr.shape})")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise _nonfinite_error(str(p), dtype, arr)
+    if fmt != "bin":
+        tgts = targets(traces)
+        if tgts and arr.size not in {t.n for t in tgts}:
+            raise ParityError(f"dump {p} has shape {_shape_str(arr.shape)} = {arr.size} elements, which fits no "
+                              f"expected tensor: {_expected(tgts)}")
+        if arr.dtype == np.float16:
+            arr = arr.astype(np.float32)
+    return Dump(format=fmt, values=arr, dtype=dtype, key=key, readings=readings, chosen=chosen, **common)
+
+
+# `parity compare`'s library entry points live in parity.compare (they run impls and diagnose); they are
+# re-exported here because the CLI imports them from this module.
+from parity.compare import compare_external, render_external_text  # noqa: E402,F401

@@ -1,0 +1,64 @@
+"""Gemma 4 geometry: aspect-kept resize to the largest size that fits the patch budget with both sides
+multiples of pooling_kernel * patch, then flat patches padded to the budget.
+
+Algorithm as in transformers ``models/gemma4/image_processing{,_pil}_gemma4.py``
+(``get_aspect_ratio_preserving_size``, ``convert_image_to_patches``, ``pad_along_first_dim``;
+transformers 5.23.0):
+
+1. max_patches = max_soft_tokens * pooling_kernel**2 (280 * 9 = 2520); target pixels =
+   max_patches * patch**2; scale = sqrt(target / (h * w)) (up or down).
+2. side multiple m = pooling_kernel * patch (48); each side -> floor(side * scale / m) * m.
+3. Both 0 -> refused. One 0 -> that side = m, the other = min(floor(long / short) * m,
+   (max_patches // pooling_kernel**2) * m). More than the target pixels -> refused.
+4. If the size is unchanged the image is not resampled at all.
+5. Patches row-major, each patch HWC-flattened (P*P*C); positions (x, y) per patch; both padded to
+   max_patches rows (pixels with 0, positions with -1). Soft tokens = patches / pooling_kernel**2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from parity.errors import ParityError
+
+
+def target_size(img_h: int, img_w: int, patch: int, max_patches: int, pooling_kernel: int) -> tuple[int, int]:
+    """(h, w) per steps 1-3."""
+    target_px = max_patches * patch * patch
+    scale = math.sqrt(target_px / (img_h * img_w))
+    m = pooling_kernel * patch
+    h = int(math.floor(scale * img_h / m)) * m
+    w = int(math.floor(scale * img_w / m)) * m
+    if h == 0 and w == 0:
+        raise ParityError(f"Gemma 4 refuses a {img_h}x{img_w} (h x w) image: both sides round to 0")
+    longest = (max_patches // pooling_kernel**2) * m
+    if h == 0:
+        h, w = m, min(int(math.floor(img_w / img_h)) * m, longest)
+    elif w == 0:
+        w, h = m, min(int(math.floor(img_h / img_w)) * m, longest)
+    if h * w > target_px:
+        raise ParityError(f"Gemma 4 refuses a {img_h}x{img_w} (h x w) image: {h}x{w} exceeds {max_patches} "
+                          f"patches of {patch} px")
+    return h, w
+
+
+@dataclass(frozen=True)
+class Gemma4Plan:
+    image_size: tuple[int, int]  # (h, w) decoded
+    resized: tuple[int, int]  # (h, w) multiples of pooling_kernel * patch
+    grid: tuple[int, int]  # (rows, cols) of patches
+    num_patches: int  # real patches (the rest of max_patches is padding)
+    max_patches: int
+    num_soft_tokens: int
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def plan(img_h: int, img_w: int, patch: int, max_soft_tokens: int, pooling_kernel: int) -> Gemma4Plan:
+    max_patches = max_soft_tokens * pooling_kernel**2
+    h, w = target_size(img_h, img_w, patch, max_patches, pooling_kernel)
+    grid = (h // patch, w // patch)
+    n = grid[0] * grid[1]
+    return Gemma4Plan((img_h, img_w), (h, w), grid, n, max_patches, n // pooling_kernel**2)

@@ -1,0 +1,274 @@
+"""llama.cpp mmproj GGUF files: the ``clip.*`` metadata, the preset it implies, and what it leaves out.
+
+Reads the metadata with the ``gguf`` package (``GGUFReader``; tensors are not loaded). What llama.cpp
+makes of the keys (projector -> preprocessor, per-projector defaults) is ported from llama.cpp 0c1e570
+``tools/mtmd/clip.cpp`` and ``mtmd.cpp`` in ``parity.impls.llamacpp.hparams``.
+
+- ``preset_from_gguf(path)``: a Preset whose values are the file's keys under their GGUF names
+  (``clip.vision.image_size``...), each sourced ``GGUF <file> key <key>``; ``parity run --gguf FILE``
+  runs the ``llamacpp`` impls from it.
+- ``inspect_mmproj(path, hf_config_path=None)``: a JSON-able report: derived preprocessing, key values,
+  warnings about missing optional keys and their consequences, and disagreements with the checkpoint's
+  HF ``preprocessor_config.json``. ``render_gguf_text(report)`` prints it.
+Malformed, truncated or non-GGUF files raise ParityError with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from parity.errors import ParityError
+from parity.impls.llamacpp import hparams as hk
+from parity.presets import Preset, preset_from_dict
+
+GGUF_MAGIC = b"GGUF"
+
+#: projector type -> preset family (the families other impls know)
+FAMILY_OF_PROJECTOR = {
+    "mlp": "llava", "mlp_norm": "llava", "ldp": "llava", "ldpv2": "llava", "cogvlm": "llava",
+    "janus_pro": "llava", "adapter": "llava",
+    "resampler": "minicpmv",
+    "qwen2vl_merger": "qwen2-vl", "qwen2.5vl_merger": "qwen2-vl", "qwen2.5o": "qwen2-vl",
+    "qwen3vl_merger": "qwen3-vl",
+    "gemma3": "gemma3", "gemma4v": "gemma4", "idefics3": "idefics3", "pixtral": "pixtral",
+    "llama4": "llama4", "internvl": "internvl", "phi4": "phi4mm",
+}
+
+#: PIL resample codes (HF preprocessor_config.json ``resample``) -> llama.cpp filter names
+PIL_RESAMPLE = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
+
+
+def family_of(hp: hk.ClipHparams) -> str:
+    """The preset family: LLaVA projectors with pinpoints are LLaVA-NeXT."""
+    if hp.projector in hk.LLAVA_PROJECTORS and hp.res_candidates:
+        return "llava-next"
+    return FAMILY_OF_PROJECTOR.get(hp.projector, hp.projector)
+
+
+def _plain(value: Any) -> Any:
+    """gguf field contents -> JSON-able Python values."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _field_value(field: Any) -> Any:
+    from gguf import GGUFValueType
+
+    value = _plain(field.contents())
+    if field.types and field.types[-1] == GGUFValueType.FLOAT32:
+        # stored as float32: keep the shortest decimal that gives the same float32 (0.48145467, not
+        # 0.48145467042922974); converting back to float32 gives the stored bits
+        as32 = lambda x: float(str(np.float32(x)))  # noqa: E731
+        value = [as32(x) for x in value] if isinstance(value, list) else as32(value)
+    return value
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """Every metadata key of a GGUF file -> its value (tensors are not read)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ParityError(f"GGUF file not found: {p}")
+    with p.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != GGUF_MAGIC:
+        raise ParityError(f"not a GGUF file (magic {magic!r}, expected b'GGUF'): {p}")
+    from gguf import GGUFReader
+
+    try:
+        reader = GGUFReader(p, "r")
+        meta = {name: _field_value(field) for name, field in reader.fields.items()}
+    except ParityError:
+        raise
+    except Exception as e:  # the reader raises ValueError, IndexError, struct/numpy errors on bad files
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ParityError(f"malformed or truncated GGUF file {p}: {reason}") from None
+    return meta
+
+
+def clip_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``clip.*`` keys of an mmproj file; a file without any is not an mmproj."""
+    meta = read_metadata(path)
+    clip = {k: v for k, v in meta.items() if k.startswith("clip.")}
+    if not clip:
+        arch = meta.get("general.architecture", "?")
+        raise ParityError(f"not an mmproj file (no clip.* keys; general.architecture={arch!r}): {path}")
+    return clip
+
+
+def preset_from_gguf(path: str | os.PathLike) -> Preset:
+    """The preset llama.cpp would run from this mmproj: its clip.* keys as values, under GGUF names."""
+    clip = clip_metadata(path)
+    hp = hk.hparams_from_gguf(clip)  # refuses what llama.cpp refuses, with one line
+    name = Path(path).name
+    return preset_from_dict({
+        "name": f"gguf:{Path(path).stem}",
+        "family": family_of(hp),
+        "checkpoint": f"mmproj {name}",
+        "description": f"derived from {name}: projector {hp.projector}, preprocessor {hp.preprocessor}",
+        "values": {k: {"value": v, "source": f"GGUF {name} key {k}"} for k, v in clip.items()},
+    }, str(path))
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+def _warnings(clip: dict[str, Any], hp: hk.ClipHparams) -> list[str]:
+    w: list[str] = []
+    has = clip.__contains__
+    if not clip.get(hk.KEY_HAS_VISION):
+        w.append(f"{hk.KEY_HAS_VISION} is missing or false: llama.cpp loads no vision encoder from this file")
+    if hp.projector in hk.LLAVA_PROJECTORS and not has(hk.KEY_PINPOINTS):
+        merge = clip.get(hk.KEY_MERGE_TYPE)
+        why = (f" although {hk.KEY_MERGE_TYPE}={merge!r} marks a LLaVA-NeXT (anyres) model"
+               if merge == "spatial_unpad" else "")
+        w.append(f"{hk.KEY_PINPOINTS} is missing{why}: the image is preprocessed as fixed-size (one "
+                 f"{hp.image_size}x{hp.image_size} image, aspect-padded with {list(hp.pad_color)}), no anyres tiles")
+    if hp.projector in hk.LLAVA_PROJECTORS and hp.res_candidates:
+        w.append("known llama.cpp 0c1e570 quirk: with pinpoints the refined image is padded with black, not "
+                 "(122, 116, 104) (clip.cpp sets that colour only when there are no pinpoints)")
+    if hp.projector == "resampler" and not has(hk.KEY_MINICPMV_VERSION):
+        w.append(f"{hk.KEY_MINICPMV_VERSION} is missing: llama.cpp assumes 2 (MiniCPM-Llama3-V 2.5 layout)")
+    if hp.projector == "idefics3" and not has(hk.KEY_PREPROC_IMAGE_SIZE):
+        w.append(f"{hk.KEY_PREPROC_IMAGE_SIZE} is missing: no longest-edge Lanczos path; the image is aligned "
+                 f"to {hp.image_size} by calc_size_preserved_ratio and sliced with bicubic + black pad")
+    if hp.projector in ("idefics3", "internvl", "llama4") and not has(hk.KEY_SCALE_FACTOR):
+        w.append(f"{hk.KEY_SCALE_FACTOR} is missing: n_merge = 1 (the projector's token count will be wrong)")
+    if hp.projector == "internvl" and not (has(hk.KEY_MIN_TILES) and has(hk.KEY_MAX_TILES)):
+        w.append(f"{hk.KEY_MIN_TILES}/{hk.KEY_MAX_TILES} missing: llama.cpp uses 1..12 tiles")
+    if hp.projector == "qwen3vl_merger" and not has(hk.KEY_SPATIAL_MERGE):
+        w.append(f"{hk.KEY_SPATIAL_MERGE} is missing: n_merge = 2 (the Qwen2/2.5 default)")
+    if hp.projector == "pixtral" and not has(hk.KEY_SPATIAL_MERGE):
+        w.append(f"{hk.KEY_SPATIAL_MERGE} is missing: n_merge = 1 (right for Pixtral-12B, not for Mistral Small 3.1)")
+    if hp.preprocessor == "dyn_size" and hp.projector != "phi4":
+        w.append(f"pixel limits are not in the file: llama.cpp uses {hp.image_min_pixels}..{hp.image_max_pixels} "
+                 "pixels (its per-projector token limits), whatever the HF config says")
+    return w
+
+
+def _f32(values: Any) -> list[float]:
+    return [float(v) for v in np.asarray(values, dtype=np.float32).ravel()]
+
+
+def _hf_sizes(cfg: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key in ("size", "crop_size", "max_image_size"):
+        v = cfg.get(key)
+        if isinstance(v, dict):
+            out.update({f"{key}.{k}": v[k] for k in v})
+        elif v is not None:
+            out[key] = v
+    return out
+
+
+def _disagreements(clip: dict[str, Any], hp: hk.ClipHparams, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    d: list[dict[str, Any]] = []
+
+    def add(what: str, gguf_value: Any, hf_value: Any, consequence: str) -> None:
+        d.append({"what": what, "gguf": gguf_value, "hf": hf_value, "consequence": consequence})
+
+    for name, ours in (("image_mean", hp.image_mean), ("image_std", hp.image_std)):
+        theirs = cfg.get(name) or cfg.get({"image_mean": "norm_mean", "image_std": "norm_std"}[name])
+        if theirs is not None and _f32(theirs)[:3] != list(ours):
+            add(name, list(ours), theirs, "normalize differs for every pixel")
+    sizes = _hf_sizes(cfg)
+    for key in ("size.height", "size.width", "crop_size.height", "crop_size.width", "size.shortest_edge",
+                "max_image_size.longest_edge"):
+        if key in sizes and sizes[key] != hp.image_size and hp.preprocessor in ("fixed_size", "llava_uhd",
+                                                                                 "idefics3", "internvl"):
+            add(f"{key} vs {hk.KEY_IMAGE_SIZE}", hp.image_size, sizes[key], "tile / image size differs")
+    if hp.projector == "idefics3" and "size.longest_edge" in sizes and sizes["size.longest_edge"] != hp.image_longest_edge:
+        add(f"size.longest_edge vs {hk.KEY_PREPROC_IMAGE_SIZE}", hp.image_longest_edge, sizes["size.longest_edge"],
+            "the longest-edge resize differs")
+    patch = cfg.get("patch_size")
+    patch = patch.get("height") if isinstance(patch, dict) else patch
+    if patch is not None and patch != hp.patch_size:
+        add(f"patch_size vs {hk.KEY_PATCH_SIZE}", hp.patch_size, patch, "alignment of the resize differs")
+    merge = cfg.get("merge_size") or cfg.get("spatial_merge_size")
+    if merge is not None and hp.preprocessor == "dyn_size" and merge != hp.n_merge:
+        add("merge_size vs n_merge", hp.n_merge, merge, "smart-resize alignment differs")
+    if hp.preprocessor == "dyn_size":
+        for key, ours in (("min_pixels", hp.image_min_pixels), ("max_pixels", hp.image_max_pixels)):
+            theirs = cfg.get(key, sizes.get({"min_pixels": "size.shortest_edge", "max_pixels": "size.longest_edge"}[key]))
+            if theirs is not None and theirs != ours:
+                add(key, ours, theirs, "smart-resize limits differ: large or small images get other sizes")
+    resample = cfg.get("resample")
+    if isinstance(resample, int):
+        theirs = PIL_RESAMPLE.get(resample, str(resample))
+        ours = hp.resize_algo if hp.preprocessor in ("fixed_size", "dyn_size") else hp.resize_algo_rf
+        if hp.preprocessor == "idefics3" and hp.image_longest_edge > 0:
+            ours = hp.resize_algo
+        if theirs != ours:
+            add("resample", ours, f"{resample} ({theirs})", "resampling filter differs")
+    pins = cfg.get("image_grid_pinpoints")
+    if pins is not None:
+        hf_wh = [(int(p[1]), int(p[0])) for p in pins]  # transformers reads each pair as (height, width)
+        ours = [tuple(c) for c in hp.res_candidates] if hp.projector in hk.LLAVA_PROJECTORS else []
+        if not ours:
+            add("image_grid_pinpoints", None, pins, "the HF processor tiles (anyres); llama.cpp does not")
+        elif set(ours) != set(hf_wh):
+            add("image_grid_pinpoints (as width x height)", [list(c) for c in ours], [list(c) for c in hf_wh],
+                "different candidate resolutions")
+        elif ours != hf_wh:
+            add("image_grid_pinpoints order (as width x height)", [list(c) for c in ours], [list(c) for c in hf_wh],
+                "same candidates in another order: llama.cpp reads the pairs as (width, height), transformers "
+                "as (height, width); ties in select_best_resolution go to the first listed")
+    return d
+
+
+def inspect_mmproj(path: str | os.PathLike, hf_config_path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """A JSON-able report on the preprocessing this mmproj implies in llama.cpp 0c1e570."""
+    clip = clip_metadata(path)
+    hp = hk.hparams_from_gguf(clip)
+    report: dict[str, Any] = {
+        "file": str(path),
+        "llama_cpp": "0c1e570 (tools/mtmd)",
+        "projector": hp.projector,
+        "family": family_of(hp),
+        "preprocessor": hp.preprocessor,
+        "keys": clip,
+        "derived": hp.to_dict(),
+        "warnings": _warnings(clip, hp),
+    }
+    if hf_config_path is not None:
+        p = Path(hf_config_path)
+        try:
+            cfg = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise ParityError(f"HF config not found: {p}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ParityError(f"HF config is not valid JSON: {p}: {e}") from None
+        if not isinstance(cfg, dict):
+            raise ParityError(f"HF config is not a JSON object: {p}")
+        report["hf_config"] = str(p)
+        report["disagreements"] = _disagreements(clip, hp, cfg)
+    return report
+
+
+def _short(v: Any, limit: int = 100) -> str:
+    s = json.dumps(v)
+    return s if len(s) <= limit else s[:limit - 3] + "..."
+
+
+def render_gguf_text(report: dict[str, Any]) -> str:
+    lines = [f"mmproj {report['file']} (llama.cpp {report['llama_cpp']})",
+             f"projector {report['projector']} -> preprocessor {report['preprocessor']} "
+             f"(family {report['family']})", "", "clip.* keys:"]
+    lines += [f"  {k} = {_short(v)}" for k, v in sorted(report["keys"].items())]
+    lines += ["", "derived preprocessing:"]
+    lines += [f"  {k}: {_short(v)}" for k, v in report["derived"].items()]
+    lines += ["", f"warnings ({len(report['warnings'])}):"]
+    lines += [f"  - {w}" for w in report["warnings"]] or ["  none"]
+    if "disagreements" in report:
+        lines += ["", f"disagreements with {report['hf_config']} ({len(report['disagreements'])}):"]
+        lines += [f"  - {d['what']}: gguf {_short(d['gguf'], 60)} vs hf {_short(d['hf'], 60)} ({d['consequence']})"
+                  for d in report["disagreements"]] or ["  none"]
+    return "\n".join(lines) + "\n"

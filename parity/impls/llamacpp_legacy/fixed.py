@@ -1,0 +1,88 @@
+"""LLaVA-1.5 / MobileVLM: the fixed-size branch of ``clip_image_preprocess`` at llama.cpp c392e50.
+
+Source: ggerganov/llama.cpp c392e5094deaf2d1a7c18683214f007fad3fe42b, examples/llava/clip.cpp,
+``clip_image_preprocess`` after the projector dispatch. Steps:
+1. pad-to-square (when on and the image is not square): a square of the longer side filled with
+   (122, 116, 104), the image copied at the top-left corner (LLaVA's ``expand2square`` centres it);
+2. an inline bilinear (half-pixel centres, rounded) so the longer side becomes ``image_size``;
+3. normalize into a float buffer of image_size x image_size x 3 written with the *resized* row stride:
+   when the resized image is not square (spatial_unpad without pinpoints), its rows are packed one after
+   the other and the tail of the buffer stays 0.0;
+4. ``inp_raw``: that buffer read as image_size x image_size, CHW planar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from parity.impls.llamacpp_legacy.config import LegacyConfig
+from parity.kernels.clip_legacy import (
+    fixed_resize_size_llamacpp_legacy,
+    normalize_llamacpp_legacy,
+    pad_to_square_llamacpp_legacy,
+    resize_bilinear_fixed_llamacpp_legacy,
+    to_planar_llamacpp_legacy,
+)
+from parity.trace import TraceBuilder
+
+PAD_COLOUR = (122, 116, 104)  # clip.cpp's constant: LLaVA's CLIP mean * 255
+
+
+@dataclass(frozen=True)
+class FixedPlan:
+    preprocessor: str
+    image_size: list  # [h, w] of the input
+    padded: list | None  # [side, side] when padded to a square
+    pad_colour: list | None
+    pad_position: str | None
+    resized: list  # [h, w] after the bilinear
+    canvas: list  # [image_size, image_size]: the encoder input
+    packed_rows: bool  # resized smaller than the canvas: rows packed with the resized stride
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def plan_fixed(width: int, height: int, cfg: LegacyConfig) -> FixedPlan:
+    pad = cfg.pad_to_square and width != height
+    side = max(width, height)
+    w, h = (side, side) if pad else (width, height)
+    _, nx3, ny3 = fixed_resize_size_llamacpp_legacy(w, h, cfg.image_size)
+    return FixedPlan(
+        preprocessor="fixed",
+        image_size=[height, width],
+        padded=[side, side] if pad else None,
+        pad_colour=list(PAD_COLOUR) if pad else None,
+        pad_position="top-left" if pad else None,
+        resized=[ny3, nx3],
+        canvas=[cfg.image_size, cfg.image_size],
+        packed_rows=(nx3, ny3) != (cfg.image_size, cfg.image_size),
+    )
+
+
+def fixed_buffer(normalized: np.ndarray, image_size: int) -> np.ndarray:
+    """The clip_image_f32 buffer (image_size, image_size, 3): the normalized pixels in row order with
+    their own row stride, the rest 0.0 (the buffer is zero-initialised by ``buf.resize``)."""
+    flat = np.zeros(image_size * image_size * 3, dtype=np.float32)
+    flat[: normalized.size] = normalized.reshape(-1)
+    return flat.reshape(image_size, image_size, 3)
+
+
+def stages_fixed(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
+    h, w = rgb.shape[:2]
+    plan = plan_fixed(w, h, cfg)
+    tb.add("plan", plan.to_dict(), "plan", note="; ".join(cfg.notes))
+    src = rgb
+    if plan.padded:
+        src = tb.add("pad", pad_to_square_llamacpp_legacy(rgb, PAD_COLOUR), "HWC",
+                     note="image at the top-left of a (122, 116, 104) square")
+    resized = tb.add("resize", resize_bilinear_fixed_llamacpp_legacy(src, cfg.image_size), "HWC",
+                     note="clip_image_preprocess's inline bilinear (half-pixel centres, rounded)")
+    normalized = normalize_llamacpp_legacy(resized, cfg.image_mean, cfg.image_std)
+    buf = fixed_buffer(normalized, cfg.image_size)
+    tb.add("normalize", buf[None], "slices,H,W,C (clip_image_f32.buf)",
+           note="rows packed with the resized width, tail 0.0" if plan.packed_rows else "")
+    tb.add("pack", to_planar_llamacpp_legacy(buf)[None], "slices,C,H,W",
+           note="inp_raw: one image, CHW planar")

@@ -1,0 +1,79 @@
+"""ollama ``model/imageproc/images.go`` at f63eea3: the shared helpers the model pipelines call.
+
+- ``Composite``: draw over opaque white (``parity.decode.go.composite_over_white``);
+- ``Resize``: ``kernel.Scale`` of the whole image onto a new ``*image.RGBA`` with ``draw.Over``;
+- ``Normalize``: per pixel ``float32(r>>8)/255``, then ``(v - mean) / std``, all in float32, written
+  channel-first (R plane, G plane, B plane) or interleaved;
+- the mean/std constants (``ClipDefaultMean``... as float32 literals).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from parity.decode.go import GoImage, premultiplied_rgba8
+from parity.kernels.xdraw import resize_kernel_xdraw
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+STANDARD_MEAN = (0.5, 0.5, 0.5)
+STANDARD_STD = (0.5, 0.5, 0.5)
+
+
+def resize_bilinear_ollama(img: GoImage | np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """``imageproc.Resize(img, size, ResizeBilinear)`` (or ``draw.BiLinear.Scale`` onto a zero RGBA).
+
+    ``img`` is a decoded GoImage or the RGBA uint8 bytes of an ``*image.RGBA``. Returns RGBA uint8.
+    """
+    if isinstance(img, GoImage):
+        return resize_kernel_xdraw(img.pixels, size_hw, "bilinear", gray=img.gray)
+    return resize_kernel_xdraw(img, size_hw, "bilinear")
+
+
+def normalize_chw_ollama(rgba8: np.ndarray, mean, std) -> np.ndarray:
+    """``imageproc.Normalize(img, mean, std, rescale=true, channelFirst=true)`` -> (3, H, W) float32.
+
+    Reads the RGBA bytes (premultiplied; alpha ignored), float32 arithmetic throughout.
+    """
+    m = np.asarray(mean, dtype=np.float32)[:, None, None]
+    s = np.asarray(std, dtype=np.float32)[:, None, None]
+    chw = np.moveaxis(np.asarray(rgba8)[..., :3], -1, 0).astype(np.float32)
+    chw /= np.float32(255.0)
+    chw -= m
+    chw /= s
+    return chw
+
+
+def setting(preset, key: str, ollama_default=None):
+    """A value the Go code reads from the GGUF: the ``ollama`` overlay, else the preset's own value,
+    else the default the Go code falls back to when the converter did not write the key."""
+    overlay = preset.overlay("ollama")
+    if key in overlay:
+        return overlay[key]
+    value = preset.get(key)
+    if value is not None:
+        return value
+    if ollama_default is not None:
+        return ollama_default
+    from parity.errors import ParityError
+
+    raise ParityError(f"preset {preset.name!r} has no value {key!r} needed by the ollama pipeline")
+
+
+def go_div(a: int, b: int) -> int:
+    """Go's integer division (truncates toward zero; Python's // floors)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def record_decode(img: GoImage, tb, composited: np.ndarray | None = None) -> None:
+    """The ``decode`` stage: RGB after the model's alpha policy.
+
+    ``composited`` (RGBA bytes of ``imageproc.Composite``) for pipelines that composite over white;
+    otherwise the premultiplied samples >> 8, i.e. what transparent pixels become over black.
+    """
+    if composited is not None:
+        rgb, policy = composited[..., :3], "Composite over white"
+    else:
+        rgb, policy = premultiplied_rgba8(img)[..., :3], "no composite: premultiplied (over black)"
+    tb.add("decode", rgb, "HWC", approximate=img.approximate, note=f"Go {img.go_type}; {policy}")

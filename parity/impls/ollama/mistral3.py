@@ -1,0 +1,46 @@
+"""Mistral 3 / Pixtral in ollama f63eea3: ``model/models/mistral3/imageproc.go`` and ``model.go``.
+
+Composite over white; if either side exceeds ``longest_edge``, divide both by the larger ratio and
+floor; round each side up to a multiple of the patch size (Go integer division: a side floored to 0
+still gets one patch); ``imageproc.Resize`` bilinear to that size (aspect not kept exactly);
+``Normalize`` channel-first with CLIP mean/std. ``vision.longest_edge`` is not written by
+``convert/convert_mistral.go``, so it is the Go default 1540.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from parity.decode.go import GoImage, composite_over_white
+from parity.trace import TraceBuilder
+
+from .imageproc import CLIP_MEAN, CLIP_STD, go_div, normalize_chw_ollama, record_decode, resize_bilinear_ollama, setting
+
+OLLAMA_LONGEST_EDGE = 1540
+
+
+def plan_mistral3(height: int, width: int, patch: int, longest_edge: int) -> dict:
+    w, h = width, height
+    ratio = max(h / longest_edge, w / longest_edge)
+    if ratio > 1.0:
+        w, h = math.floor(width / ratio), math.floor(height / ratio)
+    pw, ph = go_div(w - 1, patch) + 1, go_div(h - 1, patch) + 1
+    return {"image_size": [height, width], "resized": [ph * patch, pw * patch], "grid": [ph, pw],
+            "longest_edge": longest_edge}
+
+
+def stages_mistral3(img: GoImage, preset, tb: TraceBuilder) -> None:
+    patch = int(setting(preset, "patch_size"))
+    longest = int(setting(preset, "ollama_longest_edge", OLLAMA_LONGEST_EDGE))
+    composited = composite_over_white(img)
+    record_decode(img, tb, composited)
+    h, w = img.size
+    plan = tb.add("plan", plan_mistral3(h, w, patch, longest), "plan")
+    resized = resize_bilinear_ollama(composited, tuple(plan["resized"]))
+    tb.add("resize", resized[..., :3], "HWC")
+    chw = normalize_chw_ollama(resized, CLIP_MEAN, CLIP_STD)
+    tb.add("normalize", chw, "C,H,W")
+    tb.add("pack", chw, "C,H,W")
+    tb.add("image_sizes", np.array([plan["resized"]], dtype=np.int64), "images,hw")

@@ -1,0 +1,87 @@
+"""Qwen 2.5-VL and Qwen 3-VL in ollama f63eea3: ``model/models/qwen25vl/process_image.go`` and
+``model/models/qwen3vl/imageprocessor.go`` (same pipeline, different constants).
+
+Composite over white, ``SmartResize`` (round-half-even to multiples of patch*merge, then shrink with
+floor / grow with ceil to the pixel budget; panics below one factor or above aspect 200),
+``imageproc.Resize`` bilinear, ``Normalize`` channel-first, ``createPatches``: merge-window order
+(2x2 windows row-major, then row-major inside), each patch (C, T, P, P) with the frame copied T times.
+
+Budgets: qwen25vl minPixels 56*56 and maxPixels 2<<20 (``vision.max_pixels`` is not written by
+``convert/convert_qwen25vl.go``), CLIP mean/std constants; qwen3vl min from ``vision.shortest_edge``,
+max hard-coded 2<<20 (a FIXME in the source), mean/std from the GGUF (the checkpoint's values).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from parity.decode.go import GoImage, composite_over_white
+from parity.errors import ParityError
+from parity.trace import TraceBuilder
+
+from .imageproc import CLIP_MEAN, CLIP_STD, go_div, normalize_chw_ollama, record_decode, resize_bilinear_ollama, setting
+
+QWEN25VL_MIN_PIXELS = 56 * 56
+OLLAMA_MAX_PIXELS = 2 << 20
+TEMPORAL_PATCH_SIZE = 2
+
+
+def smart_resize_ollama(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """``SmartResize`` -> (h, w); Go's panics become ParityError."""
+    if height < factor or width < factor:
+        raise ParityError(f"ollama panics: height:{height} or width:{width} must be larger than factor:{factor}")
+    ratio = go_div(max(height, width), min(height, width))  # integer division in Go
+    if ratio > 200:
+        raise ParityError(f"ollama panics: absolute aspect ratio must be smaller than 200, got {ratio}")
+    h_bar = round(height / factor) * factor  # Python round() is round-half-even, as math.RoundToEven
+    w_bar = round(width / factor) * factor
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h_bar = math.floor(height / beta / factor) * factor
+        w_bar = math.floor(width / beta / factor) * factor
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def patches_qwen_ollama(chw: np.ndarray, patch: int, merge: int) -> np.ndarray:
+    """``createPatches``: (C, H, W) -> (num_patches, C * T * P * P) float32."""
+    c, h, w = chw.shape
+    gh, gw = h // patch, w // patch
+    x = chw.reshape(c, gh // merge, merge, patch, gw // merge, merge, patch)
+    x = x.transpose(1, 4, 2, 5, 0, 3, 6)  # (gh/m, gw/m, mh, mw, C, P, P)
+    x = np.repeat(x[:, :, :, :, :, None], TEMPORAL_PATCH_SIZE, axis=5)  # (.., C, T, P, P)
+    return np.ascontiguousarray(x.reshape(gh * gw, c * TEMPORAL_PATCH_SIZE * patch * patch), dtype=np.float32)
+
+
+def _stages(img: GoImage, tb: TraceBuilder, patch: int, merge: int, min_pixels: int, max_pixels: int,
+            mean, std) -> None:
+    composited = composite_over_white(img)
+    record_decode(img, tb, composited)
+    h, w = img.size
+    rh, rw = smart_resize_ollama(h, w, patch * merge, min_pixels, max_pixels)
+    grid = [1, rh // patch, rw // patch]
+    tb.add("plan", {"image_size": [h, w], "resized": [rh, rw], "grid": grid,
+                    "min_pixels": min_pixels, "max_pixels": max_pixels}, "plan")
+    resized = resize_bilinear_ollama(composited, (rh, rw))
+    tb.add("resize", resized[..., :3], "HWC")
+    chw = normalize_chw_ollama(resized, mean, std)
+    tb.add("normalize", chw, "C,H,W")
+    tb.add("pack", patches_qwen_ollama(chw, patch, merge), "patches,C*T*P*P",
+           note="merge-window patch order; ggml tensor (patchDim, numPatches)")
+    tb.add("image_grid_thw", np.array([grid], dtype=np.int64), "images,thw")
+
+
+def stages_qwen25vl(img: GoImage, preset, tb: TraceBuilder) -> None:
+    _stages(img, tb, int(setting(preset, "patch_size")), int(setting(preset, "merge_size")),
+            QWEN25VL_MIN_PIXELS, OLLAMA_MAX_PIXELS, CLIP_MEAN, CLIP_STD)
+
+
+def stages_qwen3vl(img: GoImage, preset, tb: TraceBuilder) -> None:
+    _stages(img, tb, int(setting(preset, "patch_size")), int(setting(preset, "merge_size")),
+            int(setting(preset, "min_pixels")), OLLAMA_MAX_PIXELS,
+            setting(preset, "image_mean"), setting(preset, "image_std"))

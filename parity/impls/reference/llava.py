@@ -1,0 +1,99 @@
+"""LLaVA-1.5 / MobileVLM ``reference``: the LLaVA repo's own ``process_images`` (llava-torch
+1.2.2.post1 = haotian-liu/LLaVA v1.2.2, ``llava/mm_utils.py``), called for real.
+
+``image_aspect_ratio == "pad"``: ``expand2square`` with the mean colour, then the vision tower's
+CLIPImageProcessor ``preprocess`` (shortest-edge bicubic resize, center crop, rescale, normalize).
+MobileVLM's ``mobilevlm/utils.py`` ``process_images`` (Meituan-AutoML/MobileVLM@5d53a99) is the same
+code, so the same call serves both presets.
+
+The CLIP processor is transformers' ``CLIPImageProcessorPil`` built from the preset values (the
+tower's preprocessor_config.json); LLaVA pinned transformers 4.36.2, whose CLIPImageProcessor was the
+same PIL/NumPy pipeline — not re-run here. llava-torch is installed without its (obsolete, pinned)
+dependencies: ``pip install --no-deps llava-torch==1.2.2.post1``; only ``llava.mm_utils`` is used.
+
+Stages: ``pad`` is the real ``expand2square`` output; ``resize`` / ``tiles`` / ``normalize`` call the
+same processor's methods in its ``_preprocess`` order; ``pack`` is the real ``process_images`` output.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from types import SimpleNamespace
+
+import numpy as np
+
+from parity.errors import ParityError
+from parity.families import llava as geometry
+from parity.trace import TraceBuilder
+
+VERSION = "llava-torch 1.2.2.post1 (haotian-liu/LLaVA v1.2.2 llava/mm_utils.py) + transformers CLIPImageProcessorPil"
+
+_PIL_RESAMPLE = {"nearest": 0, "lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5}
+
+
+def mm_utils():
+    """``llava.mm_utils`` from the installed llava-torch, loaded without running ``llava/__init__.py``
+    (which imports the LLaVA model classes, written for transformers 4.36): the package is registered
+    as a bare namespace over its own directory, then only ``llava.constants`` and ``llava.mm_utils``
+    are imported from it."""
+    loaded = sys.modules.get("llava.mm_utils")
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.find_spec("llava")
+    if spec is None or not spec.submodule_search_locations:
+        raise ParityError("reference needs llava-torch: pip install --no-deps llava-torch==1.2.2.post1")
+    if "llava" not in sys.modules:
+        package = types.ModuleType("llava")
+        package.__path__ = list(spec.submodule_search_locations)
+        sys.modules["llava"] = package
+    return importlib.import_module("llava.mm_utils")
+
+
+def clip_processor(preset, side: int | None = None):
+    """The vision tower's CLIPImageProcessor (PIL backend) from the preset values."""
+    from transformers import CLIPImageProcessorPil
+
+    side = side or preset["image_size"]
+    crop = preset.get("crop_size", side)
+    return CLIPImageProcessorPil(
+        size={"shortest_edge": side}, crop_size={"height": crop, "width": crop},
+        resample=_PIL_RESAMPLE[preset["resample"]], do_center_crop=True, do_resize=True, do_rescale=True,
+        do_normalize=True, do_convert_rgb=True, rescale_factor=preset["rescale_factor"],
+        image_mean=list(preset["image_mean"]), image_std=list(preset["image_std"]))
+
+
+def _hwc(chw) -> np.ndarray:
+    return np.moveaxis(np.asarray(chw), 0, -1)
+
+
+def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
+    from PIL import Image
+
+    mm = mm_utils()
+    proc = clip_processor(preset)
+    aspect = preset["image_aspect_ratio"]
+    if aspect not in ("pad", None):
+        raise ParityError(f"llava reference recipe handles image_aspect_ratio 'pad', got {aspect!r}")
+    pad = aspect == "pad"
+    h, w = rgb.shape[:2]
+    tb.add("plan", geometry.plan(h, w, preset["image_size"], preset.get("crop_size", preset["image_size"]),
+                                 pad).to_dict(), "plan")
+    image = Image.fromarray(rgb)
+    if pad:
+        image = mm.expand2square(image, tuple(int(x * 255) for x in proc.image_mean))
+        tb.add("pad", np.asarray(image), "HWC", note="expand2square with the mean colour")
+    # the processor's own steps, in PilBackend._preprocess order, for the intermediate stages
+    x = np.moveaxis(np.asarray(image), -1, 0)
+    x = proc.resize(image=x, size=proc.size, resample=proc.resample)
+    tb.add("resize", _hwc(x), "HWC")
+    x = proc.center_crop(x, proc.crop_size)
+    tb.add("tiles", x[None], "tiles,C,H,W uint8", note="center crop")
+    x = proc.normalize(proc.rescale(x, proc.rescale_factor), proc.image_mean, proc.image_std)
+    tb.add("normalize", x, "C,H,W")
+    cfg = SimpleNamespace(image_aspect_ratio=aspect)
+    pack = mm.process_images([Image.fromarray(rgb)], proc, cfg)
+    tb.add("pack", np.asarray(pack.numpy() if hasattr(pack, "numpy") else pack), "batch,C,H,W",
+           note="llava.mm_utils.process_images")

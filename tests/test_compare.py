@@ -1,0 +1,150 @@
+"""Stage-by-stage comparison, element location, plan decisions, stage injection, and the Llama 3.2
+Vision 1500x1749 scenario (the PRODUCT example): dump from one impl, which impl matches, where the
+others diverge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_rgb
+from parity.compare import (
+    LIST_CAP,
+    compare_external,
+    compare_traces,
+    diff_arrays,
+    hist_label,
+    locate,
+    render_external_text,
+    run_with_injection,
+)
+from parity.errors import ParityError
+from parity.impls import IMPLS, ImageInput
+from parity.presets import get_preset
+from parity.trace import TraceBuilder
+
+PRESET = get_preset("llama-3.2-vision")
+STD = list(PRESET["image_std"])
+
+
+def trace(impl: str, **stages):
+    tb = TraceBuilder()
+    for name, (value, layout) in stages.items():
+        tb.add(name, value, layout)
+    return tb.build("p", impl, "v", "img")
+
+
+class TestLocate:
+    def test_named_axes(self):
+        assert locate((2, 0, 17, 300), "tiles,C,H,W", (4, 3, 560, 560)) == {"tile": 2, "channel": 0, "y": 17, "x": 300}
+        assert locate((5, 7, 1), "HWC", (10, 10, 3)) == {"y": 5, "x": 7, "channel": 1}
+
+    def test_flat_index_into_ragged_parts(self):
+        # parts (3,2,2) = 12 elements, then (3,1,1): flat 13 is part 1, channel 1
+        assert locate((13,), "C,H,W", [(3, 2, 2), (3, 1, 1)]) == {"part": 1, "channel": 1, "y": 0, "x": 0}
+
+    def test_unknown_layout_falls_back_to_axis_numbers(self):
+        assert locate((1, 2), "", (3, 4)) == {"axis0": 1, "axis1": 2}
+
+
+class TestDiffArrays:
+    def test_worst_element_is_located_with_both_values(self):
+        a = np.zeros((2, 3, 4, 4), np.float32)
+        b = a.copy()
+        b[1, 2, 3, 0] = 0.5
+        b[0, 0, 0, 1] = 0.1
+        d = diff_arrays("pack", a, b, "tiles,C,H,W", STD)
+        assert d.worst_at == {"tile": 1, "channel": 2, "y": 3, "x": 0} and d.worst_values == (0.0, 0.5)
+        assert d.first_at == {"tile": 0, "channel": 0, "y": 0, "x": 1}
+        # levels use the std of the worst element's channel: 0.5 * 255 * std[2]
+        assert d.max_levels == pytest.approx(0.5 * 255 * STD[2])
+        assert d.n_diff == 2 and sum(d.histogram.values()) == 2
+
+    def test_uint8_exact_histogram_folds_past_the_cap(self):
+        a = np.zeros(100, np.uint8)
+        b = np.arange(100, dtype=np.uint8)
+        d = diff_arrays("resize", a, b, "HWC")
+        assert sum(d.histogram.values()) == d.n_diff == 99
+        last = min(d.histogram)
+        assert len(d.histogram) == LIST_CAP and hist_label(last, d.histogram) == f">={LIST_CAP}"
+        assert d.to_dict()["histogram_levels"][f">={LIST_CAP}"] == 99 - (LIST_CAP - 1)
+
+    def test_identical(self):
+        a = np.ones((3, 3), np.float32)
+        d = diff_arrays("x", a, a.copy())
+        assert d.passed and d.n_diff == 0
+
+
+class TestTraces:
+    def test_plan_shows_both_decisions(self):
+        a = trace("a", plan=({"grid": [1, 2], "canvas": [560, 1120]}, "plan"), pack=(np.zeros(4, np.float32), "x"))
+        b = trace("b", plan=({"grid": [2, 1], "canvas": [560, 1120]}, "plan"), pack=(np.ones(4, np.float32), "x"))
+        td = compare_traces(a, b)
+        d = td.to_dict()
+        assert d["first_divergence"] == "plan" and d["consequences"] == ["pack"]
+        plan = d["stages"][0]
+        assert plan["plan_diff"] == {"grid": {"a": [1, 2], "b": [2, 1]}}
+        assert plan["plan"] == {"a": {"grid": [1, 2], "canvas": [560, 1120]}, "b": {"grid": [2, 1], "canvas": [560, 1120]}}
+
+    def test_first_divergence_serialized_even_though_a_failed_diff_is_falsy(self):
+        a = trace("a", resize=(np.zeros((2, 2, 3), np.uint8), "HWC"))
+        b = trace("b", resize=(np.ones((2, 2, 3), np.uint8), "HWC"))
+        td = compare_traces(a, b)
+        assert not td.first_divergence and td.first_divergence is not None
+        assert td.to_dict()["first_divergence"] == "resize"
+
+    def test_missing_and_shape(self):
+        a = trace("a", pack=(np.zeros((3, 4, 5), np.float32), "C,H,W"), extra=(np.zeros(2), "x"))
+        b = trace("b", pack=(np.zeros((4, 5, 3), np.float32), "C,H,W"))
+        td = compare_traces(a, b)
+        assert td["pack"].status == "shape" and "layout difference" in td["pack"].note
+        assert td["extra"].status == "missing"
+
+
+class TestInjection:
+    def test_decode_injection_feeds_the_same_pixels(self, image_file):
+        path = image_file(200, 260)
+        traces = run_with_injection([IMPLS["hf-pil"], IMPLS["hf-torchvision"]], PRESET, path, "decode")
+        a, b = traces["hf-pil"], traces["hf-torchvision"]
+        assert a["decode"].note == b["decode"].note == "policy injected"
+        assert compare_traces(a, b, STD)["decode"].passed
+
+    def test_later_stage_is_refused_with_the_supported_list(self, image_file):
+        with pytest.raises(ParityError, match="--from-stage 'resize' is not supported; supported: decode"):
+            run_with_injection([IMPLS["hf-pil"]], PRESET, image_file(20, 20), "resize")
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    """The PRODUCT example's geometry: a 1500x1749 (w x h) photo -> 2x2 tiles of 560 (15,052,800 bytes)."""
+    path = tmp_path_factory.mktemp("scenario") / "photo.png"
+    Image.fromarray(make_rgb(1749, 1500, seed=42)).save(path)
+    return str(path)
+
+
+def test_llama32_1500x1749_scenario(photo, tmp_path):
+    tv = IMPLS["hf-torchvision"].run(ImageInput(photo), PRESET)
+    raw = np.asarray(tv["pack"].value).astype("<f4").tobytes()
+    assert len(raw) == 15_052_800
+    dump = tmp_path / "inp_raw.bin"
+    dump.write_bytes(raw)
+    res = compare_external(str(dump), PRESET, photo, ["hf-pil", "hf-torchvision"])
+    assert res.passed and res.matched == ["hf-torchvision"]
+    assert res.dump.shape == (4, 3, 560, 560) and res.plan["grid"] == [2, 2]
+    other = next(m for m in res.matches if m.impl == "hf-pil")
+    assert other.match != "exact"
+    # the two backends resize differently (PIL vs torchvision antialiased bilinear), the rest follows
+    assert other.diverges_from_match["first_divergence"] == "resize"
+    assert "pack" in other.diverges_from_match["consequences"]
+    assert other.diff.worst_at is not None and set(other.diff.worst_at) == {"tile", "channel", "y", "x"}
+    text = render_external_text(res)
+    assert "MATCH: the dump is bit-identical to the output of hf-torchvision" in text
+    assert "diverges from hf-torchvision at resize" in text
+    d = res.to_dict()
+    assert d["schema_version"] == 1 and d["closest"] == "hf-torchvision"
+
+    # and the other way round, with hf-pil as the reference: the diagnosis names the resize and the
+    # normalize arithmetic of the torchvision backend
+    td = compare_traces(IMPLS["hf-pil"].run(ImageInput(photo), PRESET), tv, STD)
+    assert td.first_divergence.name == "resize" and td["plan"].passed

@@ -1,0 +1,179 @@
+"""Loading external dumps: raw .bin readings (dtype and shape inferred from the traces), .npy/.npz, torch
+files loaded weights-only; unusable input gives one-line ParityErrors; a right-size dump in the wrong
+layout or dtype is recognized as such."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_rgb
+from parity.compare import compare_external, render_external_text
+from parity.dumps import load_dump
+from parity.errors import ParityError
+from parity.impls import IMPLS, ImageInput
+from parity.presets import get_preset
+
+PRESET = get_preset("llama-3.2-vision")
+IMPLS_USED = ["hf-pil", "hf-torchvision"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("dumps")
+    path = d / "img.png"
+    Image.fromarray(make_rgb(300, 420, seed=11)).save(path)
+    traces = [IMPLS[n].run(ImageInput(str(path)), PRESET) for n in IMPLS_USED]
+    return d, str(path), traces
+
+
+def pack_of(setup, impl="hf-pil") -> np.ndarray:
+    return np.asarray(next(t for t in setup[2] if t.impl == impl)["pack"].value)
+
+
+def write(setup, name: str, data: bytes) -> str:
+    p = setup[0] / name
+    p.write_bytes(data)
+    return str(p)
+
+
+class TestRaw:
+    def test_float32_shape_from_the_plan(self, setup):
+        p = pack_of(setup)
+        dump = load_dump(write(setup, "f32.bin", p.astype("<f4").tobytes()), setup[2])
+        assert (dump.format, dump.dtype, dump.shape) == ("bin", "float32", (1, 3, 560, 560))
+        assert dump.chosen.target.stage == "pack" and not dump.ambiguous
+        np.testing.assert_array_equal(dump.values, p)
+        import hashlib
+
+        assert dump.sha1 == hashlib.sha1(p.astype("<f4").tobytes()).hexdigest()  # `shasum FILE`
+
+    @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+    def test_half_precision_is_recognized(self, setup, dtype):
+        t = torch.from_numpy(pack_of(setup).copy()).to(getattr(torch, dtype))
+        raw = t.view(torch.int16).numpy().astype("<i2").tobytes()
+        dump = load_dump(write(setup, f"{dtype}.bin", raw), setup[2])
+        assert dump.dtype == dtype and dump.shape == (1, 3, 560, 560)
+        np.testing.assert_array_equal(dump.values, t.float().numpy())
+
+    def test_half_precision_dump_matches_after_rounding(self, setup):
+        raw = pack_of(setup).astype("<f2").tobytes()
+        res = compare_external(write(setup, "f16m.bin", raw), PRESET, setup[1], IMPLS_USED)
+        # the two backends differ by float32 ulps only, so both round to the same float16 values
+        assert "hf-pil" in res.matched and res.matches[0].match == "exact-after-rounding"
+        assert "rounded to float16" in res.matches[0].note
+
+    def test_big_endian_is_named(self, setup):
+        dump = load_dump(write(setup, "be.bin", pack_of(setup).astype(">f4").tobytes()), setup[2])
+        assert dump.dtype == "float32-big-endian"
+        np.testing.assert_array_equal(dump.values, pack_of(setup))
+
+    def test_wrong_size(self, setup):
+        path = write(setup, "short.bin", pack_of(setup).astype("<f4").tobytes()[:-12])
+        with pytest.raises(ParityError) as e:
+            load_dump(path, setup[2])
+        msg = str(e.value)
+        assert "3763188 bytes" in msg and "pack 1x3x560x560 = 940800 elements" in msg and "\n" not in msg
+
+    def test_empty(self, setup):
+        with pytest.raises(ParityError, match=r"empty \(0 bytes\)"):
+            load_dump(write(setup, "empty.bin", b""), setup[2])
+
+    def test_missing(self, setup):
+        with pytest.raises(ParityError, match="dump not found"):
+            load_dump(str(setup[0] / "nope.bin"), setup[2])
+
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_nan_inf(self, setup, bad):
+        p = pack_of(setup).copy()
+        p.flat[1234] = bad
+        with pytest.raises(ParityError) as e:
+            load_dump(write(setup, "nan.bin", p.astype("<f4").tobytes()), setup[2])
+        assert "unusable" in str(e.value) and "first at flat index 1234" in str(e.value)
+
+
+class TestContainers:
+    def test_npy_hwc_layout_is_recognized(self, setup):
+        path = str(setup[0] / "hwc.npy")
+        np.save(path, np.moveaxis(pack_of(setup), 1, -1))
+        res = compare_external(path, PRESET, setup[1], IMPLS_USED)
+        assert not res.passed and res.matches[0].match == "differ"
+        assert "compared in flat C order" in res.matches[0].note
+        assert res.diagnosis.top.name == "hwc-vs-chw" and res.diagnosis.top.match == "exact"
+        assert res.first_divergence["stage"] == "pack"
+
+    def test_npy_float64_same_values_is_exact(self, setup):
+        path = str(setup[0] / "f64.npy")
+        np.save(path, pack_of(setup).astype(np.float64))
+        res = compare_external(path, PRESET, setup[1], IMPLS_USED)
+        assert res.matched == ["hf-pil"] and "stored as float64" in res.matches[0].note
+
+    def test_npy_nan(self, setup):
+        path = str(setup[0] / "nan.npy")
+        p = pack_of(setup).copy()
+        p[0, 1, 2, 3] = np.nan
+        np.save(path, p)
+        with pytest.raises(ParityError, match="1 NaN and 0 infinite"):
+            load_dump(path, setup[2])
+
+    def test_npy_wrong_size(self, setup):
+        path = str(setup[0] / "small.npy")
+        np.save(path, np.zeros((3, 10, 10), np.float32))
+        with pytest.raises(ParityError, match="300 elements, which fits no expected tensor"):
+            load_dump(path, setup[2])
+
+    def test_npy_object_array_refused(self, setup):
+        path = str(setup[0] / "obj.npy")
+        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+        with pytest.raises(ParityError, match="not a readable .npy"):
+            load_dump(path, setup[2])
+
+    def test_npz_picks_pixel_values(self, setup):
+        path = str(setup[0] / "d.npz")
+        np.savez(path, other=np.zeros(3), pixel_values=pack_of(setup, "hf-torchvision"))
+        dump = load_dump(path, setup[2])
+        assert dump.key == "pixel_values" and dump.shape == (1, 3, 560, 560)
+
+    def test_npz_ambiguous_keys(self, setup):
+        path = str(setup[0] / "two.npz")
+        np.savez(path, a=np.zeros(3), b=np.zeros(3))
+        with pytest.raises(ParityError, match="holds 2 entries and none is named"):
+            load_dump(path, setup[2])
+
+    def test_torch_tensor_bfloat16(self, setup):
+        path = str(setup[0] / "t.pt")
+        torch.save({"pixel_values": torch.from_numpy(pack_of(setup).copy()).to(torch.bfloat16)}, path)
+        dump = load_dump(path, setup[2])
+        assert (dump.format, dump.dtype, dump.key) == ("torch", "bfloat16", "pixel_values")
+        res = compare_external(path, PRESET, setup[1], IMPLS_USED)
+        assert res.matches[0].match == "exact-after-rounding" and "hf-pil" in res.matched
+
+    def test_torch_arbitrary_pickle_is_refused(self, setup):
+        path = str(setup[0] / "evil.pt")
+        torch.save({"pixel_values": torch.zeros(3), "obj": _Custom()}, path)
+        with pytest.raises(ParityError, match=r"refused: not loadable with torch.load\(weights_only=True\)"):
+            load_dump(path, setup[2])
+
+    def test_torch_extension_on_bin_is_detected(self, setup):
+        path = str(setup[0] / "pytorch_dump.bin")
+        torch.save(torch.from_numpy(pack_of(setup).copy()), path)
+        assert load_dump(path, setup[2]).format == "torch"
+
+
+class TestRendering:
+    def test_text_names_the_match(self, setup):
+        path = write(setup, "tv.bin", pack_of(setup, "hf-torchvision").astype("<f4").tobytes())
+        res = compare_external(path, PRESET, setup[1], IMPLS_USED)
+        text = render_external_text(res)
+        assert "MATCH: the dump is bit-identical to the output of hf-torchvision" in text
+        d = res.to_dict()
+        assert d["schema_version"] == 1 and d["matched"] == ["hf-torchvision"] and d["diagnosis"] is None
+
+
+class _Custom:
+    def __reduce__(self):
+        return (pickle.loads, (pickle.dumps(1),))

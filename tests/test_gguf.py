@@ -1,0 +1,199 @@
+"""mmproj GGUF files: metadata round trips, derived presets, the inspect report, malformed files."""
+
+from __future__ import annotations
+
+import json
+
+import gguf
+import numpy as np
+import pytest
+
+from parity.errors import ParityError
+from parity.gguf import clip_metadata, inspect_mmproj, preset_from_gguf, render_gguf_text
+from parity.impls.base import ImageInput
+from parity.impls.llamacpp import LlamaCppImpl
+from parity.presets import get_preset
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+PINS_16 = [336, 672, 672, 336, 672, 672, 1008, 336, 336, 1008]
+
+
+def write_mmproj(path, keys: dict, tensors: bool = True) -> None:
+    """A small mmproj: the given clip.* keys (typed as the converters write them) and a tiny tensor."""
+    w = gguf.GGUFWriter(str(path), "clip")
+    for k, v in keys.items():
+        if isinstance(v, bool):
+            w.add_bool(k, v)
+        elif isinstance(v, str):
+            w.add_string(k, v)
+        elif isinstance(v, int):
+            (w.add_int32 if k == "clip.minicpmv_version" else w.add_uint32)(k, v)
+        elif isinstance(v, float):
+            w.add_float32(k, v)
+        else:
+            w.add_array(k, v)
+    if tensors:
+        w.add_tensor("v.patch_embd.weight", np.arange(12, dtype=np.float32).reshape(3, 4))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def llava16_keys(**extra) -> dict:
+    keys = {"clip.has_vision_encoder": True, "clip.projector_type": "mlp", "clip.vision.image_size": 336,
+            "clip.vision.patch_size": 14, "clip.vision.image_mean": CLIP_MEAN, "clip.vision.image_std": CLIP_STD,
+            "clip.vision.image_grid_pinpoints": PINS_16, "clip.vision.mm_patch_merge_type": "spatial_unpad",
+            "clip.vision.attention.layer_norm_epsilon": 1e-5}
+    keys.update(extra)
+    return keys
+
+
+class TestRoundTrip:
+    def test_metadata_round_trip(self, tmp_path):
+        path = tmp_path / "mmproj.gguf"
+        write_mmproj(path, llava16_keys())
+        meta = clip_metadata(path)
+        assert meta["clip.projector_type"] == "mlp"
+        assert meta["clip.vision.image_size"] == 336
+        assert meta["clip.vision.image_grid_pinpoints"] == PINS_16
+        assert meta["clip.has_vision_encoder"] is True
+        # float32 on disk: the shortest decimal of the stored float32 comes back (0.48145467, same float32)
+        assert meta["clip.vision.image_mean"][0] == 0.48145467
+        assert np.array_equal(np.float32(meta["clip.vision.image_mean"]), np.float32(CLIP_MEAN))
+        assert np.float32(meta["clip.vision.attention.layer_norm_epsilon"]) == np.float32(1e-5)
+
+    def test_preset_from_gguf_values_and_sources(self, tmp_path):
+        path = tmp_path / "mmproj-llava16.gguf"
+        write_mmproj(path, llava16_keys())
+        p = preset_from_gguf(path)
+        assert p.name == "gguf:mmproj-llava16" and p.family == "llava-next"
+        assert p["clip.vision.image_size"] == 336
+        assert p.sources["clip.vision.image_size"] == "GGUF mmproj-llava16.gguf key clip.vision.image_size"
+
+    @pytest.mark.parametrize("name", ["llava-1.5", "llava-1.6", "qwen2-vl", "minicpm-v-2.6", "gemma-3", "smolvlm"])
+    def test_overlay_written_and_read_back_runs_the_same(self, tmp_path, name):
+        # the gguf overlay written to a real GGUF file gives the same inp_raw as the overlay itself
+        preset = get_preset(name)
+        path = tmp_path / f"{name}.gguf"
+        write_mmproj(path, dict(preset.overlay("gguf")))
+        from_file = preset_from_gguf(path)
+        rgb = (np.arange(500 * 380 * 3) % 251).astype(np.uint8).reshape(380, 500, 3)
+        impl = LlamaCppImpl()
+        a = impl.run(ImageInput("x.png", decoded=rgb), preset)
+        b = impl.run(ImageInput("x.png", decoded=rgb), from_file)
+        assert a["pack"].sha1 == b["pack"].sha1
+        assert impl.hparams(preset) == impl.hparams(from_file)
+
+
+class TestInspect:
+    def test_missing_pinpoints_warns_fixed_size(self, tmp_path):
+        path = tmp_path / "m.gguf"
+        keys = llava16_keys()
+        del keys["clip.vision.image_grid_pinpoints"]
+        write_mmproj(path, keys)
+        report = inspect_mmproj(path)
+        assert report["preprocessor"] == "fixed_size"
+        assert any("image_grid_pinpoints is missing although" in w and "fixed-size" in w for w in report["warnings"])
+        json.dumps(report)  # JSON-able
+
+    def test_disagreements_with_hf_config(self, tmp_path):
+        path, cfg = tmp_path / "m.gguf", tmp_path / "preprocessor_config.json"
+        write_mmproj(path, llava16_keys(**{"clip.vision.image_mean": [0.5, 0.5, 0.5]}))
+        cfg.write_text(json.dumps({
+            "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "crop_size": {"height": 336, "width": 336},
+            "size": {"shortest_edge": 336}, "resample": 3,
+            "image_grid_pinpoints": [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]}))
+        report = inspect_mmproj(path, cfg)
+        whats = [d["what"] for d in report["disagreements"]]
+        assert whats == ["image_mean", "image_grid_pinpoints order (as width x height)"]
+        text = render_gguf_text(report)
+        assert "disagreements with" in text and "image_mean" in text
+
+    def test_agreeing_config_has_no_disagreements(self, tmp_path):
+        path, cfg = tmp_path / "m.gguf", tmp_path / "c.json"
+        write_mmproj(path, {"clip.has_vision_encoder": True, "clip.projector_type": "gemma3",
+                            "clip.vision.image_size": 896, "clip.vision.patch_size": 14,
+                            "clip.vision.image_mean": [0.5] * 3, "clip.vision.image_std": [0.5] * 3})
+        cfg.write_text(json.dumps({"image_mean": [0.5] * 3, "image_std": [0.5] * 3,
+                                   "size": {"height": 896, "width": 896}, "resample": 2}))
+        assert inspect_mmproj(path, cfg)["disagreements"] == []
+
+    def test_sizes_disagree(self, tmp_path):
+        path, cfg = tmp_path / "m.gguf", tmp_path / "c.json"
+        write_mmproj(path, {"clip.has_vision_encoder": True, "clip.projector_type": "gemma3",
+                            "clip.vision.image_size": 896, "clip.vision.patch_size": 14,
+                            "clip.vision.image_mean": [0.5] * 3, "clip.vision.image_std": [0.5] * 3})
+        cfg.write_text(json.dumps({"size": {"height": 448, "width": 448}, "resample": 3}))
+        whats = [d["what"] for d in inspect_mmproj(path, cfg)["disagreements"]]
+        assert whats == ["size.height vs clip.vision.image_size", "size.width vs clip.vision.image_size", "resample"]
+
+    def test_minicpmv_without_version_warns(self, tmp_path):
+        path = tmp_path / "m.gguf"
+        write_mmproj(path, {"clip.has_vision_encoder": True, "clip.projector_type": "resampler",
+                            "clip.vision.image_size": 448, "clip.vision.patch_size": 14,
+                            "clip.vision.image_mean": [0.5] * 3, "clip.vision.image_std": [0.5] * 3})
+        report = inspect_mmproj(path)
+        assert report["derived"]["minicpmv_version"] == 2
+        assert any("minicpmv_version is missing" in w for w in report["warnings"])
+
+
+class TestMalformed:
+    def test_not_gguf(self, tmp_path):
+        path = tmp_path / "x.gguf"
+        path.write_bytes(b"\x89PNG\r\n\x1a\n....")
+        with pytest.raises(ParityError, match="not a GGUF file"):
+            preset_from_gguf(path)
+
+    def test_empty_and_missing(self, tmp_path):
+        (tmp_path / "e.gguf").write_bytes(b"")
+        with pytest.raises(ParityError, match="not a GGUF file"):
+            inspect_mmproj(tmp_path / "e.gguf")
+        with pytest.raises(ParityError, match="GGUF file not found"):
+            inspect_mmproj(tmp_path / "nope.gguf")
+
+    @pytest.mark.parametrize("keep", [10, 40, 200])
+    def test_truncated(self, tmp_path, keep):
+        full = tmp_path / "full.gguf"
+        write_mmproj(full, llava16_keys())
+        cut = tmp_path / "cut.gguf"
+        cut.write_bytes(full.read_bytes()[:keep])
+        with pytest.raises(ParityError, match="malformed or truncated GGUF file") as e:
+            inspect_mmproj(cut)
+        assert "\n" not in str(e.value)
+
+    def test_no_clip_keys(self, tmp_path):
+        path = tmp_path / "llm.gguf"
+        w = gguf.GGUFWriter(str(path), "llama")
+        w.add_uint32("llama.context_length", 8)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        with pytest.raises(ParityError, match="not an mmproj file"):
+            preset_from_gguf(path)
+
+    @pytest.mark.parametrize("keys,message", [
+        ({"clip.projector_type": "ultravox"}, "not covered"),
+        ({"clip.vision.image_grid_pinpoints": [336, 672, 672]}, "even number"),
+        ({"clip.vision.image_std": [0.5, 0.5]}, "at least 3 floats"),
+    ])
+    def test_refused_metadata(self, tmp_path, keys, message):
+        path = tmp_path / "m.gguf"
+        write_mmproj(path, llava16_keys(**keys))
+        with pytest.raises(ParityError, match=message):
+            preset_from_gguf(path)
+
+    def test_missing_required_key(self, tmp_path):
+        keys = llava16_keys()
+        del keys["clip.vision.patch_size"]
+        write_mmproj(tmp_path / "m.gguf", keys)
+        with pytest.raises(ParityError, match="lacks required key clip.vision.patch_size"):
+            inspect_mmproj(tmp_path / "m.gguf")
+
+    def test_bad_hf_config(self, tmp_path):
+        write_mmproj(tmp_path / "m.gguf", llava16_keys())
+        (tmp_path / "c.json").write_text("{not json")
+        with pytest.raises(ParityError, match="not valid JSON"):
+            inspect_mmproj(tmp_path / "m.gguf", tmp_path / "c.json")

@@ -1,0 +1,304 @@
+"""Goldens: update is the only writer (atomic, reports what changed); check classifies every mismatch
+(environment vs code), explains stored arrays numerically and writes .obtained.npz; a changed kernel
+constant fails the check naming the stage and the cases."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from parity import golden
+from parity.golden import GoldenCheck, Produced, case_key, check, update
+from parity.impls import IMPLS
+from parity.impls.base import ImageInput, Impl
+from parity.presets import get_preset
+from parity.trace import TraceBuilder
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "images"
+
+
+def make_trace(image: str = "img.png", offset: int = 0, grid=(1, 2), shape=(6, 8), preset="toy", impl="toy-impl"):
+    """A small deterministic trace: a plan, a uint8 resize, float normalize, ragged tiles."""
+    h, w = shape
+    rgb = (np.arange(h * w * 3, dtype=np.int64).reshape(h, w, 3) * 7 % 251).astype(np.uint8)
+    resized = rgb.copy()
+    resized[1, 2, 0] = (int(resized[1, 2, 0]) + offset) % 256
+    tb = TraceBuilder()
+    tb.add("decode", rgb, "HWC")
+    tb.add("plan", {"grid": list(grid), "resized": [h, w]}, "plan")
+    tb.add("resize", resized, "HWC")
+    tb.add("tiles", (resized[:, : w // 2], resized[:, w // 2:]), "HWC")
+    tb.add("normalize", ((resized.astype(np.float32) / 255 - 0.5) / 0.25).transpose(2, 0, 1), "C,H,W")
+    return tb.build(preset, impl, "toy 1.0", image)
+
+
+def produced(trace, std=(0.25, 0.25, 0.25)):
+    return Produced.from_trace(trace, list(std))
+
+
+def manifest(root: Path) -> dict:
+    return json.loads((root / "manifest.json").read_text())
+
+
+class TestManifest:
+    def test_update_records_hashes_shapes_plan_and_versions(self, tmp_path):
+        tr = make_trace()
+        summary = update([produced(tr)], tmp_path, array_images=["img.png"])
+        m = manifest(tmp_path)
+        entry = m["cases"]["toy/toy-impl/img.png"]
+        assert entry["stages"]["resize"]["sha256"] == tr["resize"].sha256
+        assert entry["stages"]["resize"]["shape"] == [6, 8, 3]
+        assert entry["stages"]["normalize"]["dtype"] == "float32"
+        assert entry["stages"]["tiles"]["shape"] == [[6, 4, 3], [6, 4, 3]]
+        assert entry["plan"] == {"grid": [1, 2], "resized": [6, 8]}
+        assert entry["impl_version"] == "toy 1.0"
+        env = m["environments"][entry["environment"]]
+        for lib in ("numpy", "Pillow", "torch", "torchvision", "transformers", "libjpeg"):
+            assert lib in env
+        assert summary.added == ["toy/toy-impl/img.png"]
+        assert (tmp_path / "toy" / "toy-impl" / "img.png" / "resize.npz").exists()
+        assert not (tmp_path / "toy" / "toy-impl" / "img.png" / "plan.npz").exists()
+
+    def test_arrays_only_for_curated_images(self, tmp_path):
+        update([produced(make_trace("other.png"))], tmp_path, array_images=["img.png"])
+        assert manifest(tmp_path)["cases"]["toy/toy-impl/other.png"]["stages"]["resize"]["array"] is False
+        assert not (tmp_path / "toy").exists()
+
+    def test_stored_arrays_round_trip(self, tmp_path):
+        tr = make_trace()
+        update([produced(tr)], tmp_path, array_images=["img.png"])
+        base = tmp_path / "toy" / "toy-impl" / "img.png"
+        np.testing.assert_array_equal(golden.load_npz(base / "resize.npz"), tr["resize"].value)
+        tiles = golden.load_npz(base / "tiles.npz")
+        assert isinstance(tiles, tuple) and len(tiles) == 2
+        np.testing.assert_array_equal(tiles[1], tr["tiles"].value[1])
+
+
+class TestCheck:
+    def test_identical_passes(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        report = check([produced(make_trace())], tmp_path)
+        assert report.passed and bool(report)
+        assert report.cases_checked == 1 and report.stages_checked == 5
+        assert "passed" in report.render()
+
+    def test_check_never_writes_goldens(self, tmp_path):
+        update([produced(make_trace())], tmp_path, array_images=["img.png"])
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        report = check([produced(make_trace(offset=3))], tmp_path)
+        assert not report.passed
+        after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".obtained" not in p.name}
+        assert after == before
+
+    def test_numeric_diff_and_obtained_file(self, tmp_path):
+        update([produced(make_trace())], tmp_path, array_images=["img.png"])
+        changed = make_trace(offset=3)
+        report = check([produced(changed)], tmp_path)
+        resize = next(m for m in report.mismatches if m.stage == "resize")
+        assert resize.what == "sha256" and resize.cause == "code"
+        assert resize.diff["n_diff"] == 1 and resize.diff["n"] == 6 * 8 * 3
+        assert resize.diff["max_levels"] == 3.0
+        assert resize.first_differences == [{"index": [1, 2, 0], "obtained": int(changed["resize"].value[1, 2, 0]),
+                                             "expected": int(make_trace()["resize"].value[1, 2, 0]),
+                                             "difference": 3}]
+        obtained = Path(resize.obtained_path)
+        assert obtained.name == "resize.obtained.npz" and obtained.parent == Path(resize.expected_path).parent
+        np.testing.assert_array_equal(golden.load_npz(obtained), changed["resize"].value)
+        text = report.render()
+        assert "Number of differences: 1 / 144" in text
+        assert "stage 'resize' changed in 1 cases" in text and "toy/toy-impl/img.png" in text
+        # the float stage downstream: |Δ| in levels = 3/255/0.25 * 255 * 0.25 = 3 levels
+        norm = next(m for m in report.mismatches if m.stage == "normalize")
+        assert norm.diff["max_levels"] == pytest.approx(3.0, abs=1e-4)
+
+    def test_hash_only_case_says_so(self, tmp_path):
+        update([produced(make_trace("other.png"))], tmp_path, array_images=[])
+        report = check([produced(make_trace("other.png", offset=1))], tmp_path)
+        m = next(m for m in report.mismatches if m.stage == "resize")
+        assert m.diff is None and m.obtained_path is None
+        assert "no stored array" in "\n".join(m.render())
+
+    def test_environment_change_is_named(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        m = manifest(tmp_path)
+        env_key = next(iter(m["environments"]))
+        m["environments"][env_key]["Pillow"] = "1.0.0"
+        (tmp_path / "manifest.json").write_text(json.dumps(m))
+        report = check([produced(make_trace(offset=1))], tmp_path)
+        mm = next(x for x in report.mismatches if x.stage == "resize")
+        assert mm.cause == "environment"
+        assert mm.env_changes["Pillow"][0] == "1.0.0"
+        assert "Pillow 1.0.0 ->" in "\n".join(mm.render())
+
+    def test_impl_version_change_counts_as_environment(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        p = produced(make_trace(offset=1))
+        report = check([Produced(p.key, p.records, "toy 2.0", p.std, image=p.image)], tmp_path)
+        assert {m.cause for m in report.mismatches} == {"environment"}
+        assert report.mismatches[0].env_changes["impl_version"] == ["toy 1.0", "toy 2.0"]
+
+    def test_plan_change_key_by_key(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        report = check([produced(make_trace(grid=(2, 1)))], tmp_path)
+        plan = next(m for m in report.mismatches if m.stage == "plan")
+        assert plan.what == "plan" and plan.diff == {"grid": {"a": [1, 2], "b": [2, 1]}}
+        assert "plan['grid']: expected [1, 2], obtained [2, 1]" in report.render()
+
+    def test_shape_change(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        report = check([produced(make_trace(shape=(6, 10)))], tmp_path)
+        assert next(m for m in report.mismatches if m.stage == "resize").what == "shape"
+
+    def test_new_missing_and_error_cases(self, tmp_path):
+        update([produced(make_trace("a.png")), produced(make_trace("b.png"))], tmp_path)
+        gc = GoldenCheck(tmp_path)
+        assert gc.add(produced(make_trace("c.png"))) is None  # no golden yet: new, not a regression
+        found = gc.add(Produced(case_key("toy", "toy-impl", "a.png"), error="ValueError: refused"))
+        assert found and found[0].what == "error"
+        report = gc.report(scope=[case_key("toy", "toy-impl", n) for n in ("a.png", "b.png", "c.png")])
+        assert report.new_cases == ["toy/toy-impl/c.png"]
+        assert report.missing_cases == ["toy/toy-impl/b.png"]
+        assert not report.passed
+        assert "now raises: ValueError: refused" in report.render()
+
+    def test_report_is_json_able(self, tmp_path):
+        update([produced(make_trace())], tmp_path, array_images=["img.png"])
+        report = check([produced(make_trace(offset=2))], tmp_path)
+        d = json.loads(json.dumps(report.to_dict()))
+        assert d["passed"] is False and "resize" in d["by_stage"] and d["causes"] == {"code": 3}
+
+
+class TestUpdate:
+    def test_update_reports_changes_and_clears_obtained(self, tmp_path):
+        update([produced(make_trace())], tmp_path, array_images=["img.png"])
+        check([produced(make_trace(offset=5))], tmp_path)
+        case_dir = tmp_path / "toy" / "toy-impl" / "img.png"
+        assert (case_dir / "resize.obtained.npz").exists()
+        new = make_trace(offset=5)
+        summary = update([produced(new)], tmp_path, array_images=["img.png"])
+        changed = {c[1] for c in summary.changed}
+        assert changed == {"resize", "tiles", "normalize"}
+        assert "changed toy/toy-impl/img.png stage 'resize'" in summary.render()
+        assert not (case_dir / "resize.obtained.npz").exists()
+        assert check([produced(new)], tmp_path).passed
+
+    def test_update_unchanged(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        summary = update([produced(make_trace())], tmp_path)
+        assert summary.unchanged == 1 and not summary.changed and "unchanged" in summary.render()
+
+    def test_update_prunes_in_scope_only(self, tmp_path):
+        update([produced(make_trace("a.png")), produced(make_trace("b.png"))], tmp_path)
+        summary = update([produced(make_trace("a.png"))], tmp_path, scope=["toy/toy-impl/a.png", "toy/toy-impl/b.png"])
+        assert summary.removed == ["toy/toy-impl/b.png"]
+        assert set(manifest(tmp_path)["cases"]) == {"toy/toy-impl/a.png"}
+
+    def test_update_is_atomic(self, tmp_path, monkeypatch):
+        update([produced(make_trace())], tmp_path)
+        before = (tmp_path / "manifest.json").read_bytes()
+        real_replace = os.replace
+
+        def failing_replace(src, dst):
+            if str(dst).endswith("manifest.json"):
+                raise OSError("disk full")
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(golden.os, "replace", failing_replace)
+        with pytest.raises(OSError, match="disk full"):
+            update([produced(make_trace(offset=9))], tmp_path)
+        assert (tmp_path / "manifest.json").read_bytes() == before
+        assert not list(tmp_path.glob("*.tmp"))
+
+    def test_corrupt_manifest_is_a_parity_error(self, tmp_path):
+        from parity.errors import ParityError
+
+        (tmp_path / "manifest.json").write_text("{not json")
+        with pytest.raises(ParityError, match="not valid JSON"):
+            check([produced(make_trace())], tmp_path)
+
+
+# ------------------------------------------------------------------------ a changed kernel constant
+
+#: the toy impl's kernel constant (read at call time, like a module-level constant in parity.kernels)
+TOY_SCALE = 0.5
+
+
+def resize_halve_toy(rgb: np.ndarray) -> np.ndarray:
+    h, w = max(1, int(rgb.shape[0] * TOY_SCALE)), max(1, int(rgb.shape[1] * TOY_SCALE))
+    ys = (np.arange(h) / TOY_SCALE).astype(int).clip(0, rgb.shape[0] - 1)
+    xs = (np.arange(w) / TOY_SCALE).astype(int).clip(0, rgb.shape[1] - 1)
+    return rgb[ys][:, xs]
+
+
+class ToyImpl(Impl):
+    name = "toy"
+    version = "toy 1"
+    description = "a test impl with a module-level kernel constant"
+
+    def supports(self, preset):
+        return None
+
+    def run(self, image: ImageInput, preset):
+        from parity.decode import decode_pil
+
+        rgb = decode_pil(image.path).rgb
+        tb = TraceBuilder()
+        tb.add("decode", rgb, "HWC")
+        small = resize_halve_toy(rgb)
+        tb.add("plan", {"resized": list(small.shape[:2])}, "plan")
+        tb.add("resize", small, "HWC")
+        tb.add("normalize", (small.astype(np.float32) / 255).transpose(2, 0, 1), "C,H,W")
+        return tb.build(preset.name, self.name, self.version, image.label)
+
+
+def test_changed_kernel_constant_fails_naming_stage_and_cases(tmp_path, monkeypatch):
+    """The matrix path end to end (golden_run): update, check passes, a changed constant fails."""
+    from parity.matrix import golden_run
+
+    monkeypatch.setitem(IMPLS, "toy", ToyImpl())
+    images = ["tiny_27x27.png", "oddpad_501x300.png"]
+    presets = ["llava-1.5", "qwen2-vl"]
+    summary = golden_run("update", tmp_path, presets, images, ["toy"], progress=False)
+    assert len(summary.added) == 4
+    assert golden_run("check", tmp_path, presets, images, ["toy"], progress=False).passed
+    monkeypatch.setitem(globals(), "TOY_SCALE", 0.51)
+    report = golden_run("check", tmp_path, presets, images, ["toy"], progress=False)
+    assert not report.passed
+    by_stage = report.by_stage()
+    assert set(by_stage["resize"]) == {f"{p}/toy/{i}" for p in presets for i in images}
+    text = report.render()
+    assert "stage 'resize' changed in 4 cases (cause: code)" in text
+    assert "llava-1.5/toy/oddpad_501x300.png" in text
+
+
+def test_changed_real_kernel_constant_fails(tmp_path, monkeypatch):
+    """A real kernel: llama.cpp's fixed-point Pillow-style resampler (parity.kernels.pillow_fixed)."""
+    from parity.kernels import pillow_fixed
+    from parity.matrix import golden_run
+
+    preset = "llava-1.5"
+    if "llamacpp" not in IMPLS or IMPLS["llamacpp"].supports(get_preset(preset)) is not None:
+        pytest.skip("llamacpp impl cannot run llava-1.5 here")
+    images = ["oddpad_501x300.png"]
+    golden_run("update", tmp_path, [preset], images, ["llamacpp"], progress=False)
+    assert golden_run("check", tmp_path, [preset], images, ["llamacpp"], progress=False).passed
+    monkeypatch.setattr(pillow_fixed, "PRECISION_BITS", pillow_fixed.PRECISION_BITS - 6)
+    report = golden_run("check", tmp_path, [preset], images, ["llamacpp"], progress=False)
+    if report.passed:
+        pytest.skip("llamacpp does not use pillow_fixed for llava-1.5 any more")
+    first_stage = next(iter(report.by_stage()))
+    assert first_stage in ("resize", "pad", "tiles")
+    assert f"{preset}/llamacpp/oddpad_501x300.png" in report.render()
+    assert report.causes() == {"code": len(report.mismatches)}
+
+
+def test_repository_goldens_hold_for_the_curated_images():
+    """The committed goldens (fixtures/golden) still match, for the images whose arrays are stored."""
+    if not (golden.DEFAULT_ROOT / "manifest.json").exists():
+        pytest.skip("no goldens committed yet (`parity golden update`)")
+    report = golden.check(images=["tiny_27x27.png"], progress=False)
+    assert report.passed, report.render()

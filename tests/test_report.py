@@ -1,0 +1,137 @@
+"""The reports: pictures (|Δ| heatmaps per tile and channel, thumbnails), HTML pages whose every link
+and image exists, summary.md, and a real headless Chromium loading the pages."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from parity import matrix
+from parity.report import html, markdown
+
+
+class TestPictures:
+    def test_level_maps_locate_tile_and_channel(self):
+        a = np.zeros((3, 3, 8, 10), np.float32)  # tiles,C,H,W
+        b = a.copy()
+        b[2, 1, 5, 7] = 0.5
+        maps = html.level_maps(a, b, "tiles,C,H,W", [0.5, 0.25, 0.1])
+        assert len(maps) == 9  # 3 tiles x 3 channels
+        hot = [(m["part"], m["channel"]) for m in maps if m["map"].max() > 0]
+        assert hot == [(2, 1)]
+        m = next(m for m in maps if m["part"] == 2 and m["channel"] == 1)["map"]
+        assert m.shape == (8, 10) and m[5, 7] == pytest.approx(0.5 * 255 * 0.25)
+
+    def test_level_maps_uint8_hwc_and_ragged(self):
+        a = np.zeros((4, 6, 3), np.uint8)
+        b = a.copy()
+        b[3, 5, 2] = 4
+        maps = html.level_maps(a, b, "HWC", None)
+        assert [(m["channel"], float(m["map"].max())) for m in maps] == [(0, 0.0), (1, 0.0), (2, 4.0)]
+        ragged = html.level_maps((a, a[:2]), (a, b[:2]), "HWC", None)
+        assert {m["part"] for m in ragged} == {0, 1}
+
+    def test_max_pool_keeps_a_single_pixel(self):
+        a = np.zeros((1000, 700))
+        a[999, 3] = 2.0
+        m = html.max_pool(a, 100)
+        assert max(m.shape) <= 100 and m.max() == 2.0 and m[-1, 0] == 2.0
+
+    def test_heat_png_colours(self):
+        img = html.heat_png(np.array([[0.0, 1.0]]), 1.0)
+        px = np.asarray(img)
+        assert px[0, 0].tolist() == [0, 0, 0] and px[0, -1].tolist() == [255, 255, 255]
+
+    def test_displayable_layouts(self):
+        tiles = np.random.default_rng(0).normal(size=(5, 3, 12, 9)).astype(np.float32)
+        pics = html.displayable(tiles, "tiles,C,H,W")
+        assert len(pics) == html.MAX_PARTS and pics[0].shape == (12, 9, 3) and pics[0].dtype == np.uint8
+        hwc = np.zeros((7, 5, 3), np.uint8)
+        assert html.displayable(hwc, "HWC")[0].shape == (7, 5, 3)
+        assert html.displayable(np.zeros((16, 588), np.float32), "patches,c*t*p*p") == []
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A real (small) matrix report: two presets, two images, every impl that supports them."""
+    out = tmp_path_factory.mktemp("reports")
+    results, report = matrix.matrix_report(out, tmp_path_factory.mktemp("golden"), ["llava-1.5", "llama-3.2-vision"],
+                                           ["oddpad_501x300.png", "tiny_27x27.png"], progress=False)
+    return out, results
+
+
+class TestSite:
+    def test_files(self, site):
+        out, results = site
+        for f in ("index.html", "summary.md", "results.json"):
+            assert (out / f).stat().st_size > 0
+        assert len(list((out / "cases").glob("*.html"))) == len(results["cases"])
+
+    def test_every_link_and_image_exists(self, site):
+        out, _ = site
+        pages = [out / "index.html"] + sorted((out / "cases").glob("*.html"))
+        for page in pages:
+            text = page.read_text()
+            for ref in re.findall(r'(?:src|href)="([^"#]+)', text):
+                if ref.startswith("data:"):
+                    continue
+                assert (page.parent / ref).resolve().exists(), f"{page.name}: {ref}"
+
+    def test_index_matrix_is_colour_coded(self, site):
+        out, results = site
+        text = (out / "index.html").read_text()
+        for preset in results["presets"]:
+            assert f">{preset}</h3>" in text
+        for _cls, (colour, _) in html.CLASS_STYLE.items():
+            assert colour in text  # the legend at least
+        diffs = [c for c in results["cases"] if any(d["first_divergence"] for d in c["diffs"].values())]
+        if diffs:
+            assert "Divergences, geometry first" in text
+
+    def test_case_page_has_stage_tables_heatmaps_thumbnails(self, site):
+        out, results = site
+        case = next((c for c in results["cases"] if c["assets"]["heatmaps"]), None)
+        if case is None:
+            pytest.skip("no pixel divergence among these cases")
+        text = (out / case["assets"]["page"]).read_text()
+        assert "<th>stage</th>" in text and "|Δ| heatmaps of" in text and "Stage images, side by side" in text
+        impl, stages = next(iter(case["assets"]["heatmaps"].items()))
+        items = next(iter(stages.values()))["items"]
+        assert {it["channel"] for it in items} == {0, 1, 2}
+        with Image.open(out / items[0]["path"]) as img:
+            assert img.format == "PNG"
+
+    def test_summary_markdown(self, site):
+        out, results = site
+        md = (out / "summary.md").read_text()
+        assert md.startswith("## vlm-parity matrix")
+        assert "**Goldens**" in md and "### Divergences from the baseline (geometry first)" in md
+        assert "### Agreement per preset and impl" in md
+        assert md == markdown.render_summary(results)
+
+
+@pytest.mark.skipif(html.find_browser() is None, reason="chromium not installed (apt-get install -y chromium); "
+                                                        "CI must install it for this check")
+def test_pages_render_in_headless_chromium(site):
+    out, _ = site
+    checks = html.browser_check_site(out, max_case_pages=2)
+    assert len(checks) == 3
+    for c in checks:
+        assert c["error"] is None, c
+        assert c["console"] == [], c
+        assert c["broken"] == 0, c
+        assert c["ok"]
+    assert any(c["images"] > 0 for c in checks[1:])
+
+
+@pytest.mark.skipif(html.find_browser() is None, reason="chromium not installed")
+def test_browser_check_catches_broken_images_and_console_errors(tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text(html.page("bad", '<img src="missing.png" alt="x"><script>console.error("boom")</script>'))
+    c = html.browser_check(page)
+    assert not c["ok"]
+    assert c["broken"] == 1
+    assert any("boom" in m for m in c["console"])
