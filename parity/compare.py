@@ -51,6 +51,7 @@ class StageDiff:
     plan_a: dict | None = None  # both plan decisions, whole (plan stages only)
     plan_b: dict | None = None
     layout: str = ""  # layout label of the baseline stage
+    isolated: dict | None = None  # pack only: the differences left where both had the same input pixels
 
     @property
     def passed(self) -> bool:
@@ -79,7 +80,7 @@ class StageDiff:
                 "mean_abs": self.mean_abs,
                 "max_levels": self.max_levels,
                 "mean_levels": self.mean_levels,
-                "nmse": self.nmse,
+                "nmse": self.nmse if math.isfinite(self.nmse) else None,  # inf when the baseline is all zeros
                 "psnr_db": self.psnr_db,
                 "cosine": self.cosine,
                 "first_index": _jsonable(self.first_index),
@@ -87,10 +88,13 @@ class StageDiff:
                 "worst_values": _jsonable(self.worst_values),
                 "first_at": self.first_at,
                 "worst_at": self.worst_at,
+                "worst_location": _fmt_at(self.worst_at) if self.worst_at else None,
                 "histogram_levels": {hist_label(k, self.histogram): v for k, v in self.histogram.items()},
             })
             if self.layout:
                 d["layout"] = self.layout
+            if self.isolated is not None:
+                d["given_same_input"] = self.isolated
         if self.note:
             d["note"] = self.note
         return d
@@ -335,9 +339,32 @@ def aligned_names(a: Trace, b: Trace) -> list[str]:
 
 
 def compare_traces(a: Trace, b: Trace, std: list[float] | None = None) -> TraceDiff:
-    """Diff of ``b`` against baseline ``a``; ``std`` is the preset's image_std (for uint8 levels)."""
+    """Diff of ``b`` against baseline ``a``; ``std`` is the preset's image_std (for uint8 levels).
+
+    When ``pack`` differs and both traces say which uint8 pixel each pack element came from, the pack
+    diff also carries ``isolated``: the differences among elements whose input pixels are equal, i.e.
+    what normalization/packing does on its own, not hidden by an upstream difference."""
     stages = tuple(diff_records(a.get(n), b.get(n), std) for n in aligned_names(a, b))
+    stages = tuple(_isolate(s, a, b, std) if s.name == "pack" and s.status == "differ" else s for s in stages)
     return TraceDiff(a.impl, b.impl, stages)
+
+
+def _isolate(sd: StageDiff, a: Trace, b: Trace, std: list[float] | None) -> StageDiff:
+    from parity.diagnose import pack_source_u8
+
+    (sa, stage_a), (sb, stage_b) = pack_source_u8(a), pack_source_u8(b)
+    if sa is None or sb is None or sa.shape != sb.shape or sd.kind != "array":
+        return sd
+    pa, pb = np.asarray(a["pack"].value, np.float64), np.asarray(b["pack"].value, np.float64)
+    same = sa == sb
+    d = np.abs(pb - pa)
+    lev = d * _level_scale(a["pack"].layout, pa.shape, std, False)
+    own = same & (d != 0)
+    n_own = int(np.count_nonzero(own))
+    info = {"source_stages": [stage_a, stage_b], "elements_with_same_input": int(np.count_nonzero(same)),
+            "n_diff": n_own, "max_levels": float(lev[own].max()) if n_own else 0.0,
+            "max_abs": float(d[own].max()) if n_own else 0.0, "n_diff_from_upstream": sd.n_diff - n_own}
+    return StageDiff(**{**sd.__dict__, "isolated": info})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -503,7 +530,6 @@ def compare_external(dump_path: str, preset: Any, image_path: str, impl_names: l
                      from_stage: str | None = None) -> ExternalResult:
     """`parity compare`: load ``dump_path``, run the impls on ``image_path`` and compare; when none
     matches exactly, diagnose the dump against the closest impl."""
-    from parity.diagnose import diagnose
     from parity.dumps import load_dump
     from parity.errors import ParityError
     from parity.impls import get_impl, impls_for

@@ -27,8 +27,9 @@ Levels: |Δ|·255·std; for a prediction in another layout the mean of the prese
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -174,6 +175,18 @@ def aligned_uint8(ref: Trace, pack: np.ndarray) -> tuple[np.ndarray | None, str]
                 and tuple(pack.shape[-3:]) == (r.shape[2], r.shape[0], r.shape[1]):
             return np.moveaxis(r.value, -1, 0).reshape(pack.shape), r.name
     return None, ""
+
+
+def pack_source_u8(trace: Trace) -> tuple[np.ndarray | None, str]:
+    """The uint8 value behind every element of ``trace``'s pack (the pad canvas cut into the pack's
+    tiles, or an aligned uint8 stage), and its stage name; (None, "") when the trace has no such map."""
+    rec = trace.get("pack")
+    if rec is None or rec.kind != "array":
+        return None, ""
+    geo, _ = pack_geometry(trace)
+    if geo is not None:
+        return geo.from_canvas(trace["pad"].value), "pad"
+    return aligned_uint8(trace, np.asarray(rec.value))
 
 
 @dataclass
@@ -719,7 +732,6 @@ def localize(ctx: Context) -> dict | None:
                 f"{ctx.src_stage} at {int(np.count_nonzero(differ))} elements; {arith}: {ctx.src_stage} or earlier"}
     mask = ctx.geo.from_canvas(np.repeat(ctx.pad_mask()[..., None], ctx.canvas.shape[2], axis=2))
     in_pad, in_img = int(np.count_nonzero(differ & mask)), int(np.count_nonzero(differ & ~mask))
-    arith = "bit-identical arithmetic" if np.array_equal(rerender, obs) else "plus float arithmetic differences"
     if in_img == 0:
         return {"stage": "pad", "evidence": f"the implied uint8 canvas differs only in the padding ({in_pad} "
                 f"values); {arith}"}
@@ -745,7 +757,7 @@ def diagnose(observed: np.ndarray, ref: Trace, preset: Any, image_path: str | No
     ctx = make_context(ref, observed, preset, image_path, impl)
     pack = ctx.pack
     if ctx.observed.size != pack.size:
-        base = {"nmse": math.inf, "max_levels": math.inf, "n_diff": int(ctx.observed.size), "n": int(pack.size)}
+        base = {"nmse": None, "max_levels": None, "n_diff": int(ctx.observed.size), "n": int(pack.size)}
         return Diagnosis(ref.impl, base, (), (), {"all": f"{ctx.observed.size} elements observed, the reference "
                                                          f"pack has {pack.size}"})
     base = score(pack, ctx.observed, ctx.std)
@@ -849,13 +861,24 @@ def diagnose_decode(a: np.ndarray, b: np.ndarray, image_path: str | None = None)
         causes.append(Cause(name, "decode", title, f"reproduces the decoded pixels exactly ({b.size} values)",
                             "exact", 0.0, 0.0, 0, detail))
 
-    for tag, f in EXIF_TRANSFORMS.items():
-        if f(a).shape == b.shape and np.array_equal(f(a), b):
-            exact("exif-orientation", f"EXIF orientation: the other side applied the transform of tag {tag}",
-                  {"orientation": tag, "direction": "applied by the impl, not the baseline"})
-        elif f(b).shape == a.shape and np.array_equal(f(b), a):
-            exact("exif-orientation", f"EXIF orientation: the baseline applied the transform of tag {tag}",
-                  {"orientation": tag, "direction": "applied by the baseline, not the impl"})
+    # a transform one way is the inverse transform the other way: try the file's own tag first
+    tags = list(EXIF_TRANSFORMS)
+    if image_path is not None:
+        from parity.decode import exif_orientation, open_pil, read_bytes
+
+        try:
+            own = exif_orientation(open_pil(read_bytes(image_path), image_path))
+        except Exception:
+            own = 1
+        tags = sorted(tags, key=lambda t: t != own)
+    for first, second, direction in ((a, b, "impl"), (b, a, "baseline")):
+        found = next((t for t in tags if EXIF_TRANSFORMS[t](first).shape == second.shape
+                      and np.array_equal(EXIF_TRANSFORMS[t](first), second)), None)
+        if found is not None:
+            other = "baseline" if direction == "impl" else "impl"
+            exact("exif-orientation", f"EXIF orientation: the {direction} applied the transform of tag {found}, "
+                  f"the {other} did not", {"orientation": found, "direction": f"applied by the {direction}"})
+            break
     if a.shape == b.shape and np.array_equal(a[..., ::-1], b):
         exact("rgb-vs-bgr", "RGB vs BGR: decoded channels in reverse order", {"variant": "decode"})
     if image_path is not None and not causes:
@@ -912,6 +935,6 @@ def render_diagnosis_text(d: Diagnosis, cap: int = 5) -> str:
                          f"{np.round(fit['std'], 5).tolist()} -> nearest {fit['nearest_known']['name']}")
     if len(d.causes) > cap:
         lines.append(f"   ... {len(d.causes) - cap} more (see --json)")
-    if d.localized:
+    if d.localized and not (d.top is not None and d.top.match == "exact"):
         lines.append(f"localized to {d.localized['stage']}: {d.localized['evidence']}")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Load an external dump (a runtime's ``inp_raw.bin``, a ``.npy``/``.npz``, a torch file) as an array.
 
-- raw ``.bin`` (any extension that is not one of the others): float32, float16 or bfloat16,
-  little-endian, no header. The shape comes from the traces of the same image: every float stage that
+- raw ``.bin`` (any extension that is not one of the others): float32, float16 or bfloat16 (also
+  float64), little-endian, no header. The shape comes from the traces of the same image: every float stage that
   could be the encoder input (``pack``, ``pixel_values_padded``, ``normalize``, ``tiles``) whose
   element count fits the byte count for some dtype is a *candidate reading*. Readings with NaN/Inf or
   absurd magnitudes (a float16 file read as bfloat16 looks like that) are dropped; among the rest the
@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,8 @@ DUMP_STAGES = ("pack", "pixel_values_padded", "normalize", "tiles")
 #: entry names tried, in order, in .npz / torch dicts
 PREFERRED_KEYS = ("pack", "pixel_values", "inp_raw", "values", "arr_0")
 #: raw readings: name -> (numpy dtype of the stored words, itemsize)
-RAW_DTYPES = {"float32": ("<f4", 4), "float16": ("<f2", 2), "bfloat16": ("<u2", 2), "float32-big-endian": (">f4", 4)}
+RAW_DTYPES = {"float32": ("<f4", 4), "float16": ("<f2", 2), "bfloat16": ("<u2", 2), "float64": ("<f8", 8),
+              "float32-big-endian": (">f4", 4)}
 #: normalized pixels are within a few units; a reading beyond this is a wrong dtype, not data
 PLAUSIBLE_MAX = 1e4
 
@@ -143,6 +145,20 @@ def _expected(tgts: list[Target]) -> str:
     return "; ".join(parts) + (f"; {len(sizes) - 3} more sizes" if len(sizes) > 3 else "")
 
 
+def _tile_hint(nbytes: int, tgts: list[Target]) -> str:
+    """When the bytes hold a whole number of the pack's tiles, say so: a tile-count (plan) difference."""
+    pack = next((t for t in tgts if t.stage == "pack" and isinstance(t.shape, tuple) and len(t.shape) == 4), None)
+    if pack is None:
+        return ""
+    per_tile = int(np.prod(pack.shape[1:]))
+    for dtype, size in (("float32", 4), ("float16/bfloat16", 2)):
+        if nbytes % (size * per_tile) == 0:
+            k = nbytes // (size * per_tile)
+            return (f"; it holds exactly {k} tiles of {_shape_str(pack.shape[1:])} as {dtype} where the plan has "
+                    f"{pack.shape[0]}: the tile grid (plan) differs")
+    return ""
+
+
 def _nonfinite_error(path: str, what: str, v: np.ndarray) -> ParityError:
     nan, inf = int(np.count_nonzero(np.isnan(v))), int(np.count_nonzero(np.isinf(v)))
     first = int(np.flatnonzero(~np.isfinite(v.ravel()))[0])
@@ -156,7 +172,7 @@ def _decode_raw(data: bytes, dtype: str) -> np.ndarray:
     if dtype == "bfloat16":
         # bfloat16 is the high half of a float32: widen by shifting the 16 bits up
         return (words.astype(np.uint32) << 16).view(np.float32)
-    return words.astype(np.float32)
+    return words.astype(np.float64 if dtype == "float64" else np.float32)
 
 
 def load_raw(path: str, data: bytes, traces: list[Trace]) -> tuple[np.ndarray, str, tuple, Reading]:
@@ -183,7 +199,8 @@ def load_raw(path: str, data: bytes, traces: list[Trace]) -> tuple[np.ndarray, s
                 plausible = plausible and not any(r.plausible and r.dtype == "float32" for r, _ in readings)
             readings.append((Reading(dtype, t, finite, max_abs, nmse, plausible), v))
     if not readings:
-        raise ParityError(f"dump {path} is {len(data)} bytes, which fits no expected tensor: {_expected(tgts)}")
+        raise ParityError(f"dump {path} is {len(data)} bytes, which fits no expected tensor: {_expected(tgts)}"
+                          + _tile_hint(len(data), tgts))
     ok = [(r, v) for r, v in readings if r.plausible]
     if not ok:
         r, v = readings[0]

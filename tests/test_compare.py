@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_rgb
 from PIL import Image
 
-from conftest import make_rgb
 from parity.compare import (
     LIST_CAP,
     compare_external,
@@ -148,3 +148,8 @@ def test_llama32_1500x1749_scenario(photo, tmp_path):
     # normalize arithmetic of the torchvision backend
     td = compare_traces(IMPLS["hf-pil"].run(ImageInput(photo), PRESET), tv, STD)
     assert td.first_divergence.name == "resize" and td["plan"].passed
+    # the pack differences split into those inherited from the resize and the normalize arithmetic's own
+    iso = td["pack"].isolated
+    assert iso["n_diff_from_upstream"] + iso["n_diff"] == td["pack"].n_diff
+    assert 0 < iso["n_diff_from_upstream"] <= td["resize"].n_diff
+    assert iso["n_diff"] > 0 and iso["max_abs"] < 1e-6  # float32 rounding only, where the pixels agree

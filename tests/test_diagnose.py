@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_rgb
 from PIL import Image
 
 from parity.diagnose import KNOWN_NORMALIZATIONS, diagnose, render_diagnosis_text
 from parity.impls import IMPLS, ImageInput
 from parity.presets import get_preset
-
-from conftest import make_rgb
 
 PRESET = get_preset("llama-3.2-vision")
 MEAN = np.asarray(PRESET["image_mean"])

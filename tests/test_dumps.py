@@ -9,9 +9,9 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import make_rgb
 from PIL import Image
 
-from conftest import make_rgb
 from parity.compare import compare_external, render_external_text
 from parity.dumps import load_dump
 from parity.errors import ParityError
@@ -79,6 +79,16 @@ class TestRaw:
         msg = str(e.value)
         assert "3763188 bytes" in msg and "pack 1x3x560x560 = 940800 elements" in msg and "\n" not in msg
 
+    def test_other_tile_count_is_named(self, tmp_path):
+        # 4 tiles expected (1500x1749 -> 2x2), the dump holds 2: a plan difference, said so in the message
+        path = tmp_path / "photo.png"
+        Image.fromarray(make_rgb(1749, 1500, seed=1)).save(path)
+        trace = IMPLS["hf-torchvision"].run(ImageInput(str(path)), PRESET)
+        two = np.asarray(trace["pack"].value)[:2].astype("<f4").tobytes()
+        (tmp_path / "two.bin").write_bytes(two)
+        with pytest.raises(ParityError, match="holds exactly 2 tiles of 3x560x560 as float32 where the plan has 4"):
+            load_dump(str(tmp_path / "two.bin"), [trace])
+
     def test_empty(self, setup):
         with pytest.raises(ParityError, match=r"empty \(0 bytes\)"):
             load_dump(write(setup, "empty.bin", b""), setup[2])
@@ -111,6 +121,18 @@ class TestContainers:
         np.save(path, pack_of(setup).astype(np.float64))
         res = compare_external(path, PRESET, setup[1], IMPLS_USED)
         assert res.matched == ["hf-pil"] and "stored as float64" in res.matches[0].note
+
+    def test_raw_float64_is_recognized(self, setup):
+        dump = load_dump(write(setup, "f64.bin", pack_of(setup).astype("<f8").tobytes()), setup[2])
+        assert dump.dtype == "float64" and dump.shape == (1, 3, 560, 560)
+
+    def test_uint8_pixels_of_the_right_size_are_recognized(self, setup):
+        # the right number of elements but uint8 canvas pixels, not normalized floats
+        path = str(setup[0] / "u8.npy")
+        np.save(path, np.moveaxis(next(t for t in setup[2] if t.impl == "hf-pil")["pad"].value, -1, 0)[None])
+        res = compare_external(path, PRESET, setup[1], IMPLS_USED)
+        assert not res.passed and res.dump.dtype == "uint8"
+        assert res.diagnosis.top.name == "range-0-255" and res.diagnosis.top.match == "exact"
 
     def test_npy_nan(self, setup):
         path = str(setup[0] / "nan.npy")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import gguf
 import numpy as np
@@ -14,6 +15,8 @@ from parity.impls.base import ImageInput
 from parity.impls.llamacpp import LlamaCppImpl
 from parity.presets import get_preset
 
+ORACLES = Path(__file__).parent / "oracles" / "llamacpp"
+CPP_HPARAMS = json.loads((ORACLES / "hparams.json").read_text())
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 PINS_16 = [336, 672, 672, 336, 672, 672, 1008, 336, 336, 1008]
@@ -85,6 +88,21 @@ class TestRoundTrip:
         b = impl.run(ImageInput("x.png", decoded=rgb), from_file)
         assert a["pack"].sha1 == b["pack"].sha1
         assert impl.hparams(preset) == impl.hparams(from_file)
+
+
+class TestHparamsVsClipCpp:
+    """What the real clip.cpp ``load_hparams`` made of each file (recorded, see tests/oracles/llamacpp)."""
+
+    @pytest.mark.parametrize("case", sorted(CPP_HPARAMS))
+    def test_hparams_equal_clip_cpp(self, tmp_path, case):
+        path = tmp_path / f"{case}.gguf"
+        write_mmproj(path, CPP_HPARAMS[case]["gguf"])
+        ours = LlamaCppImpl().hparams(preset_from_gguf(path)).to_dict()
+        for key, cpp in CPP_HPARAMS[case]["cpp_hparams"].items():
+            if key in ("image_mean", "image_std"):
+                assert np.array_equal(np.float32(ours[key]), np.float32(cpp)), key
+            else:
+                assert ours[key] == cpp, key
 
 
 class TestInspect:

@@ -4,9 +4,9 @@ the staged ``pack`` and every side output equal the full processor's output bit 
 
 import numpy as np
 import pytest
+from conftest import make_rgb
 from PIL import Image
 
-from conftest import make_rgb
 from parity.errors import ParityError
 from parity.families import gemma3, gemma4, idefics3, phi4mm, pixtral, qwen2_vl
 from parity.impls import ImageInput, get_impl

@@ -22,7 +22,7 @@ from parity.impls.llamacpp_legacy import LlamaCppLegacyImpl
 from parity.impls.llamacpp_legacy.anyres import plan_anyres, select_best_resolution
 from parity.impls.llamacpp_legacy.config import config_from_gguf, llava_branch, pinpoints_of
 from parity.impls.llamacpp_legacy.qwen2vl import plan_qwen2vl
-from parity.impls.llamacpp_legacy.uhd import best_grid, ensure_divide, plan_uhd
+from parity.impls.llamacpp_legacy.uhd import best_grid, ensure_divide, plan_uhd, slice_multiple
 from parity.kernels.clip_legacy import resize_bicubic_llamacpp_legacy
 from parity.presets import get_preset, preset_from_dict
 from parity.trace import canonical_bytes
@@ -185,7 +185,7 @@ class TestAnyres:
         cfg = config_from_gguf(llava_values(**{"clip.vision.mm_patch_merge_type": "spatial_unpad",
                                                "clip.vision.image_grid_pinpoints": PINPOINTS}))
         plan = plan_anyres(1500, 1749, cfg)
-        assert (plan.best_resolution, plan.resized, plan.pad_offset, plan.grid, plan.num_slices) == \
+        assert (plan.best_resolution, plan.resized, plan.pad_offset, plan.grid, plan.num_patches) == \
             ([672, 672], [672, 577], [0, 47], [2, 2], 5)
         rgb = pattern(175, 150)
         trace = IMPL.run(ImageInput("x.png", decoded=rgb), preset_of(llava_values(
@@ -206,13 +206,14 @@ class TestFixed:
         pad = trace["pad"].value
         assert pad.shape == (29, 29, 3) and np.array_equal(pad[:13], rgb)
         assert (pad[13:] == [122, 116, 104]).all()
-        assert trace.plan["pad_position"] == "top-left"
+        assert trace.plan["canvas"] == [29, 29] and trace.plan["pad_offset"] == [0, 0]  # top-left
         assert trace["pack"].shape == (1, 3, 336, 336)
 
     def test_unpadded_non_square_packs_rows(self):
         preset = preset_of(llava_values(**{"clip.vision.mm_patch_merge_type": "spatial_unpad"}))
         trace = IMPL.run(ImageInput("x.png", decoded=pattern(100, 300)), preset)
         assert trace.plan["resized"] == [112, 336] and trace.plan["packed_rows"] is True
+        assert trace.plan["canvas"] == [100, 300]
         buf = trace["normalize"].value[0].reshape(-1)
         resized = trace["resize"].value
         expected = (resized.astype(np.float32) / np.float32(255) - np.float32(CLIP_MEAN)) / np.float32(CLIP_STD)
@@ -235,18 +236,19 @@ class TestUhd:
         assert best_grid(2, np.float32(0.0)) == (1, 2)  # (1,2) and (2,1) tie in |log|: first wins
 
     @pytest.mark.parametrize("w,h,multiple,grid,n", [
-        (60, 100, 1, None, 1), (700, 1000, 4, [2, 2], 5), (1400, 448, 4, [1, 3], 4), (1500, 1749, 9, [3, 3], 10),
+        (60, 100, 1, [0, 0], 1), (700, 1000, 4, [2, 2], 5), (1400, 448, 4, [1, 3], 4), (1500, 1749, 9, [3, 3], 10),
+        (448, 448, 1, [0, 0], 1), (449, 448, 2, [1, 2], 3),
     ])
     def test_plan(self, w, h, multiple, grid, n):
         plan = plan_uhd(w, h)
-        assert (plan.multiple, plan.grid, plan.num_slices) == (multiple, grid, n)
+        assert (slice_multiple(w, h), plan.grid, plan.num_slices, len(plan.tgt_sizes)) == (multiple, grid, n, n)
 
     def test_overview_first_and_reshape_by_patch(self):
         preset = preset_of(llava_values(**{"clip.has_minicpmv_projector": True}))
         rgb = pattern(1000, 700)
         trace = IMPL.run(ImageInput("x.png", decoded=rgb), preset)
         tiles = trace["tiles"].value
-        oh, ow = trace.plan["overview"]
+        oh, ow = trace.plan["resized"]
         assert np.array_equal(tiles[0], resize_bicubic_llamacpp_legacy(rgb, ow, oh))
         pack = trace["pack"].value
         first = pack[0] if isinstance(pack, tuple) else pack[0]
@@ -267,11 +269,12 @@ class TestRealPresets:
     @pytest.mark.parametrize("name,branch", [("llava-1.5", "fixed"), ("mobilevlm", "fixed"), ("llava-1.6", "anyres"),
                                              ("minicpm-v-2.6", "minicpmv-uhd"), ("qwen2-vl", "qwen2vl")])
     def test_runs_on_preset(self, name, branch):
+        # the plan's note names the preprocessor (the plan's keys are the family's, for comparison)
         preset = get_preset(name)
         if IMPL.supports(preset):
             pytest.skip(f"{name}: {IMPL.supports(preset)}")
         trace = IMPL.run(ImageInput("x.png", decoded=pattern(61, 90)), preset)
-        assert trace.plan["preprocessor"] == branch
+        assert trace["plan"].note.startswith(branch + " (clip.cpp c392e50)")
         assert trace["pack"].dtype == "float32"
         assert trace["pack"].nbytes == sum(4 * int(np.prod(v.shape)) for v in (
             trace["pack"].value if isinstance(trace["pack"].value, tuple) else [trace["pack"].value]))

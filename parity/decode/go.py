@@ -85,10 +85,9 @@ class GoImage:
 def go_image_from_rgb(rgb: np.ndarray, go_type: str = "*image.RGBA",
                       approximate: str | None = None) -> GoImage:
     """An opaque image from RGB uint8 (stage injection, or a Pillow-decoded non-PNG)."""
-    rgb = np.asarray(rgb, dtype=np.uint8)
-    out = np.empty(rgb.shape[:2] + (4,), dtype=np.uint8)
-    out[..., :3] = rgb
-    out[..., 3] = 0xFF
+    import cv2
+
+    out = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2RGBA)  # alpha 0xff
     return GoImage(go_type, out, approximate)
 
 

@@ -4,7 +4,7 @@ pan-and-scan crops.
 Algorithm as in transformers ``models/gemma3/image_processing{,_pil}_gemma3.py`` (``pan_and_scan``,
 ``_preprocess``; transformers 5.23.0), itself a port of Google's Gemma 3 pan-and-scan:
 
-1. Without pan-and-scan (the checkpoint default: ``do_pan_and_scan`` null, ``Gemma3Processor``
+1. Without pan-and-scan (the checkpoint default: ``do_pan_and_scan`` null, ``Gemma3Processor.images_kwargs``
    default False) the whole image is resized to size x size (bilinear), num_crops = 0.
 2. Pan-and-scan, landscape (w >= h): only if w / h >= min_ratio_to_activate. Crops along the width:
    n = floor(w / h + 0.5), then min(n, floor(w / min_crop_size)), clamped to [2, max_num_crops].

@@ -19,8 +19,8 @@ destination; ``Over`` and ``Src`` give the same bytes there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -163,21 +163,38 @@ def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str =
     if dh <= 0 or dw <= 0 or sh == 0 or sw == 0:  # Go: an empty rectangle draws nothing
         return np.zeros((max(dh, 0), max(dw, 0), 4), dtype=np.uint8)
     horizontal, vertical = distrib_kernel(kernel, dw, sw), distrib_kernel(kernel, dh, sh)
-    columns = samples_float64(_transpose_pixels(rgba64))  # (sw, sh, 4)
+    alpha = np.asarray(rgba64)[..., 3]
+    # A uniform alpha plane (opaque images) gives the same alpha sums in every row and column:
+    # compute them once per destination column instead of per pixel (same operations, same order).
+    uniform = gray or bool((alpha == alpha.flat[0]).all())
+    channels = 3 if uniform else 4
+    columns = samples_float64(_transpose_pixels(rgba64)[..., :channels])  # (sw, sh, C)
+    if uniform:
+        a = samples_float64(alpha.flat[:1])[0]
+        ones = np.full((1, 1), a)
+        tmp_alpha = _weighted_sum(ones[np.zeros(sw, dtype=np.intp)], horizontal.coords, horizontal.weights, 0)[:, 0]
+        tmp_alpha = np.ones(dw) if gray else tmp_alpha * horizontal.inv_total_ffff  # scaleX_Gray: alpha 1
     out = np.empty((dw, dh, 4), dtype=np.uint8)
-    block = max(1, _BLOCK_BYTES // (sh * 4 * 8))
+    block = max(1, _BLOCK_BYTES // (sh * channels * 8))
     for x0 in range(0, dw, block):
         xs = slice(x0, min(x0 + block, dw))
         # Horizontal: tmp[x, y] = sum_k src[y, coord_k(x)] * w_k(x), times invTotalWeightFFFF.
-        tmp = _weighted_sum(columns, horizontal.coords[xs], horizontal.weights[xs], axis=0)  # (bx, sh, 4)
+        tmp = _weighted_sum(columns, horizontal.coords[xs], horizontal.weights[xs], axis=0)  # (bx, sh, C)
         tmp *= horizontal.inv_total_ffff[xs, None, None]
-        if gray:  # scaleX_Gray stores alpha 1 exactly
-            tmp[..., 3] = 1.0
         # Vertical: p[x, y] = sum_k tmp[x, coord_k(y)] * w_k(y); colour clamped to alpha; ftou.
-        p = _weighted_sum(tmp, vertical.coords, vertical.weights, axis=1)  # (bx, dh, 4)
-        np.minimum(p[..., :3], p[..., 3:], out=p[..., :3])  # premultiplied colour never exceeds alpha
-        p *= vertical.inv_total[None, :, None]
-        out[xs] = ftou_xdraw(p) >> 8
+        p = _weighted_sum(tmp, vertical.coords, vertical.weights, axis=1)  # (bx, dh, C)
+        if uniform:
+            pa = None
+            for j in range(vertical.coords.shape[1]):
+                term = tmp_alpha[xs, None] * vertical.weights[None, :, j]
+                pa = term + 0.0 if pa is None else pa + term
+        else:
+            pa = p[..., 3]
+        colour = p[..., :3]
+        np.minimum(colour, pa[..., None], out=colour)  # premultiplied colour never exceeds alpha
+        colour *= vertical.inv_total[None, :, None]
+        out[xs, :, :3] = ftou_xdraw(colour) >> 8
+        out[xs, :, 3] = ftou_xdraw(pa * vertical.inv_total[None, :]) >> 8
     return _transpose_pixels(out)
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 from parity.compare import channel_axis, layout_axes
 
 #: stages pictured as thumbnails (when their layout has H, W and 3 channels)
-THUMB_STAGES = ("decode", "resize", "pad", "tiles", "normalize")
+THUMB_STAGES = ("decode", "resize", "pad", "tiles")
 THUMB_HEIGHT = 128
 HEAT_MAX_SIDE = 160
 MAX_PARTS = 4  # tiles / slices pictured per stage
@@ -36,6 +36,7 @@ CLASS_STYLE = {
     "geometry": ("#e57373", "geometry (plan) differs"),
     "decode": ("#d3a6e0", "decode differs"),
     "error": ("#c4c4c4", "impl raised"),
+    "plan-keys": ("#dff0d8", "plan keys named differently only"),
     "baseline": ("#eeeeee", "baseline"),
 }
 
@@ -223,8 +224,10 @@ class CaseAssets:
         std = case.preset.get("image_std")
         for impl, diff in case.diffs.items():
             tr = case.traces[impl]
-            for sd in diff.stages:
-                if sd.status != "differ" or sd.kind == "plan" or base is None:
+            differing = [sd for sd in diff.stages if sd.status == "differ" and sd.kind != "plan"]
+            # the first differing array stage explains the divergence; the last shows what reaches the encoder
+            for sd in {id(x): x for x in differing[:1] + differing[-1:]}.values():
+                if base is None:
                     continue
                 ra, rb = base.get(sd.name), tr.get(sd.name)
                 maps = level_maps(ra.value, rb.value, ra.layout, std)
@@ -258,7 +261,7 @@ def legend() -> str:
 
 def cell_class(case: dict, impl: str) -> tuple[str, str]:
     """(class, short text) of one matrix cell."""
-    from parity.matrix import divergence_class
+    from parity.matrix import divergence_class, effective_first
 
     if impl == case.get("baseline"):
         return "baseline", "baseline"
@@ -269,19 +272,25 @@ def cell_class(case: dict, impl: str) -> tuple[str, str]:
         return cls, "="
     if cls == "error":
         return cls, "error"
-    return cls, case["diffs"][impl]["first_divergence"]
+    if cls == "plan-keys":
+        return cls, "≈ plan keys"
+    return cls, effective_first(case["diffs"][impl])["name"]
 
 
 def cell_title(case: dict, impl: str) -> str:
-    from parity.matrix import stage_detail
+    from parity.matrix import effective_first, stage_detail
 
     if impl in case.get("errors", {}):
         return case["errors"][impl]
     diff = case.get("diffs", {}).get(impl)
-    if not diff or diff["first_divergence"] is None:
+    st = effective_first(diff)
+    if st is None:
         return "identical to the baseline at every compared stage"
-    st = next(s for s in diff["stages"] if s["name"] == diff["first_divergence"])
-    return f"first divergence: {st['name']}: {stage_detail(st)}"
+    text = f"first divergence: {st['name']}: {stage_detail(st)}"
+    if diff["first_divergence"] != st["name"]:
+        first = next(s for s in diff["stages"] if s["name"] == diff["first_divergence"])
+        text += f" (before it: {first['name']}: {stage_detail(first)})"
+    return text
 
 
 def render_index(results: dict) -> str:

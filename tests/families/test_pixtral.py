@@ -2,6 +2,7 @@
 mistral-common's own functions."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +27,8 @@ def test_hf_variant_equals_transformers(h, w):
 @given(h=sides, w=sides)
 def test_mistral_common_variant_equals_image_encoder(h, w):
     from types import SimpleNamespace
+
+    pytest.importorskip("mistral_common")
 
     from parity.impls.reference.pixtral import encoder
     from parity.presets import get_preset

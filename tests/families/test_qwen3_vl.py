@@ -1,5 +1,6 @@
 """Qwen3-VL geometry: the Qwen2-VL rules with 16-px patches (factor 32) and its own budget."""
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ def test_multiple_of_32_and_within_budget(h, w):
 
 
 def test_qwen_vl_utils_budget_matches_the_package_constants():
-    from qwen_vl_utils import vision_process as qvu
+    qvu = pytest.importorskip("qwen_vl_utils.vision_process")
 
     lo, hi = qwen3_vl.qwen_vl_utils_budget(16, 2, qvu.IMAGE_MIN_TOKEN_NUM, qvu.IMAGE_MAX_TOKEN_NUM)
     assert (lo, hi) == (4 * 32 * 32, 16384 * 32 * 32) and qvu.SPATIAL_MERGE_SIZE == 2

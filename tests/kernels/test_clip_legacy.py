@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from parity.kernels.clip_legacy import (
+    _cubic_coefficients,
+    _cubic_coefficients_int,
     divide_to_patches_llamacpp_legacy,
     fixed_resize_size_llamacpp_legacy,
     normalize_llamacpp_legacy,
@@ -28,7 +30,6 @@ from parity.kernels.clip_legacy import (
     round_half_away_u8,
     to_planar_llamacpp_legacy,
 )
-from parity.kernels.clip_legacy import _cubic_coefficients, _cubic_coefficients_int
 
 ORACLES = Path(__file__).parent.parent / "oracles" / "llamacpp-legacy"
 
@@ -143,6 +144,16 @@ class TestResizeBicubicLlamacppLegacy:
             assert g.dtype == e.dtype == np.float32
             assert np.array_equal(g.view(np.int32), e.view(np.int32))
         assert got[0][-2] != 0, "the double path's residual must be kept"
+
+    def test_double_coefficients_match_the_cpp_expressions(self):
+        # the vertical pass's differences are floats; the C++ expressions written out literally
+        rng = np.random.default_rng(7)
+        d0, d2, d3 = (rng.normal(0, 60, 100_000).astype(np.float32).astype(np.float64) for _ in range(3))
+        expected = ((-1.0 / 3 * d0 + d2 - 1.0 / 6 * d3).astype(np.float32),
+                    (1.0 / 2 * d0 + 1.0 / 2 * d2).astype(np.float32),
+                    (-1.0 / 6 * d0 - 1.0 / 2 * d2 + 1.0 / 6 * d3).astype(np.float32))
+        for g, e in zip(_cubic_coefficients(d0, d2, d3), expected):
+            assert np.array_equal(g.view(np.int32), e.view(np.int32))
 
     def test_bad_target(self):
         with pytest.raises(ValueError, match="0x4"):

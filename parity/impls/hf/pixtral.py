@@ -16,7 +16,6 @@ import math
 import numpy as np
 
 from parity.errors import ParityError
-
 from parity.trace import TraceBuilder
 
 

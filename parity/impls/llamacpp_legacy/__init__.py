@@ -20,7 +20,7 @@ and ``pack`` (``inp_raw``: each slice CHW planar as clip_image_batch_encode fill
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

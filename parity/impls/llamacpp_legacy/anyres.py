@@ -33,6 +33,7 @@ from parity.trace import TraceBuilder
 
 F32 = np.float32
 INT_MAX = 2**31 - 1
+SLICE_ORDER = "overview first, then patches row-major"
 
 
 def select_best_resolution(width: int, height: int,
@@ -53,16 +54,15 @@ def select_best_resolution(width: int, height: int,
 
 @dataclass(frozen=True)
 class AnyresPlan:
-    preprocessor: str
+    """Keys as ``parity.families.llava_next.LlavaNextPlan`` so the geometry compares with the other impls."""
+
     image_size: list  # [h, w] of the input
-    candidates: list  # [[h, w], ...] in file order
-    best_resolution: list  # [h, w]
+    best_resolution: list  # [h, w] of the chosen pinpoint
     resized: list  # [h, w] of the bicubic resize inside resize_and_pad
     pad_offset: list  # [top, left] of the resized image on the black canvas
     grid: list  # [rows, cols] of image_size patches
-    overview: list  # [h, w]
-    num_slices: int
-    slice_order: str = "overview, then patches row-major"
+    num_patches: int  # patches + the overview
+    image_sizes: list  # [h, w] of the input (the size llava.cpp hands to the unpad step)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,32 +76,25 @@ def plan_anyres(width: int, height: int, cfg: LegacyConfig) -> AnyresPlan:
     new_w, new_h, pad_x, pad_y = resize_and_pad_size_llamacpp_legacy(width, height, bw, bh)
     s = cfg.image_size
     rows, cols = -(-bh // s), -(-bw // s)
-    return AnyresPlan(
-        preprocessor="anyres",
-        image_size=[height, width],
-        candidates=[[h, w] for w, h in cfg.pinpoints],
-        best_resolution=[bh, bw],
-        resized=[new_h, new_w],
-        pad_offset=[pad_y, pad_x],
-        grid=[rows, cols],
-        overview=[s, s],
-        num_slices=1 + rows * cols,
-    )
+    return AnyresPlan(image_size=[height, width], best_resolution=[bh, bw], resized=[new_h, new_w],
+                      pad_offset=[pad_y, pad_x], grid=[rows, cols], num_patches=1 + rows * cols,
+                      image_sizes=[height, width])
 
 
 def stages_anyres(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
     h, w = rgb.shape[:2]
     plan = plan_anyres(w, h, cfg)
-    tb.add("plan", plan.to_dict(), "plan", note="; ".join(cfg.notes))
+    how = (f"anyres (clip.cpp c392e50): pinpoints (w, h) {[list(p) for p in cfg.pinpoints]}; {SLICE_ORDER}")
+    tb.add("plan", plan.to_dict(), "plan", note="; ".join((how, *cfg.notes)))
     bh, bw = plan.best_resolution
     resized, canvas = resize_and_pad_llamacpp_legacy(rgb, bw, bh)
-    overview = resize_bicubic_llamacpp_legacy(rgb, cfg.image_size, cfg.image_size)
-    tb.add("resize", (overview, resized), "HWC",
-           note="slice order: overview, refined (the C++ resizes the refined image first)")
+    tb.add("resize", resized, "HWC", note="bicubic_resize inside resize_and_pad_image")
     tb.add("pad", canvas, "HWC", note="refined image centred on black (resize_and_pad_image)")
+    overview = resize_bicubic_llamacpp_legacy(rgb, cfg.image_size, cfg.image_size)
     slices = (overview, *divide_to_patches_llamacpp_legacy(canvas, cfg.image_size))
-    tb.add("tiles", stack_or_tuple(slices), "slices,H,W,C", note=plan.slice_order)
+    tb.add("tiles", stack_or_tuple(slices), "slices,H,W,C",
+           note=SLICE_ORDER + "; the overview is bicubic_resize of the whole image to image_size square")
     normalized = tuple(normalize_llamacpp_legacy(t, cfg.image_mean, cfg.image_std) for t in slices)
     tb.add("normalize", stack_or_tuple(normalized), "slices,H,W,C")
-    tb.add("pack", stack_or_tuple(tuple(to_planar_llamacpp_legacy(n) for n in normalized)), "slices,C,H,W",
+    tb.add("pack", stack_or_tuple(tuple(to_planar_llamacpp_legacy(n) for n in normalized)), "patches,C,H,W",
            note="inp_raw of each clip_image_encode call, in slice order (overview first)")

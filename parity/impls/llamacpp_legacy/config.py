@@ -23,8 +23,9 @@ hard-coded defaults of ``uhd_slice_image`` (9 slices, 448 px, patch 14) whatever
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

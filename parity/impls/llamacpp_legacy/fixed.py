@@ -32,17 +32,17 @@ PAD_COLOUR = (122, 116, 104)  # clip.cpp's constant: LLaVA's CLIP mean * 255
 
 @dataclass(frozen=True)
 class FixedPlan:
-    preprocessor: str
+    """Keys as ``parity.families.llava.LlavaPlan`` so the geometry compares with the other impls."""
+
     image_size: list  # [h, w] of the input
-    padded: list | None  # [side, side] when padded to a square
-    pad_colour: list | None
-    pad_position: str | None
+    canvas: list  # [h, w] after pad-to-square (= image_size when not padded)
+    pad_offset: list  # [top, left] of the image on the canvas: always [0, 0] here (top-left)
     resized: list  # [h, w] after the bilinear
-    canvas: list  # [image_size, image_size]: the encoder input
-    packed_rows: bool  # resized smaller than the canvas: rows packed with the resized stride
+    crop: list  # [top, left, h, w]: no crop, the whole resized image
+    packed_rows: bool | None = None  # True when the resized image is smaller than the encoder input
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def plan_fixed(width: int, height: int, cfg: LegacyConfig) -> FixedPlan:
@@ -50,16 +50,9 @@ def plan_fixed(width: int, height: int, cfg: LegacyConfig) -> FixedPlan:
     side = max(width, height)
     w, h = (side, side) if pad else (width, height)
     _, nx3, ny3 = fixed_resize_size_llamacpp_legacy(w, h, cfg.image_size)
-    return FixedPlan(
-        preprocessor="fixed",
-        image_size=[height, width],
-        padded=[side, side] if pad else None,
-        pad_colour=list(PAD_COLOUR) if pad else None,
-        pad_position="top-left" if pad else None,
-        resized=[ny3, nx3],
-        canvas=[cfg.image_size, cfg.image_size],
-        packed_rows=(nx3, ny3) != (cfg.image_size, cfg.image_size),
-    )
+    packed = (nx3, ny3) != (cfg.image_size, cfg.image_size)
+    return FixedPlan(image_size=[height, width], canvas=[h, w], pad_offset=[0, 0], resized=[ny3, nx3],
+                     crop=[0, 0, ny3, nx3], packed_rows=True if packed else None)
 
 
 def fixed_buffer(normalized: np.ndarray, image_size: int) -> np.ndarray:
@@ -73,9 +66,11 @@ def fixed_buffer(normalized: np.ndarray, image_size: int) -> np.ndarray:
 def stages_fixed(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
     h, w = rgb.shape[:2]
     plan = plan_fixed(w, h, cfg)
-    tb.add("plan", plan.to_dict(), "plan", note="; ".join(cfg.notes))
+    how = ("pad-to-square: image at the top-left of a (122, 116, 104) square" if plan.canvas != plan.image_size
+           else "no pad")
+    tb.add("plan", plan.to_dict(), "plan", note="; ".join(("fixed (clip.cpp c392e50): " + how, *cfg.notes)))
     src = rgb
-    if plan.padded:
+    if plan.canvas != plan.image_size:
         src = tb.add("pad", pad_to_square_llamacpp_legacy(rgb, PAD_COLOUR), "HWC",
                      note="image at the top-left of a (122, 116, 104) square")
     resized = tb.add("resize", resize_bilinear_fixed_llamacpp_legacy(src, cfg.image_size), "HWC",
@@ -84,5 +79,5 @@ def stages_fixed(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
     buf = fixed_buffer(normalized, cfg.image_size)
     tb.add("normalize", buf[None], "slices,H,W,C (clip_image_f32.buf)",
            note="rows packed with the resized width, tail 0.0" if plan.packed_rows else "")
-    tb.add("pack", to_planar_llamacpp_legacy(buf)[None], "slices,C,H,W",
+    tb.add("pack", to_planar_llamacpp_legacy(buf)[None], "batch,C,H,W",
            note="inp_raw: one image, CHW planar")

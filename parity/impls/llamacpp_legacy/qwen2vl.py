@@ -15,7 +15,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from parity.impls.llamacpp_legacy.config import LegacyConfig
-from parity.kernels.clip_legacy import normalize_llamacpp_legacy, resize_bicubic_llamacpp_legacy, to_planar_llamacpp_legacy
+from parity.kernels.clip_legacy import (
+    normalize_llamacpp_legacy,
+    resize_bicubic_llamacpp_legacy,
+    to_planar_llamacpp_legacy,
+)
 from parity.trace import TraceBuilder
 
 F32 = np.float32
@@ -23,10 +27,13 @@ F32 = np.float32
 
 @dataclass(frozen=True)
 class Qwen2vlPlan:
-    preprocessor: str
+    """Keys as ``parity.families.qwen2_vl.QwenVLPlan`` so the geometry compares with the other impls."""
+
     image_size: list  # [h, w] of the input
-    factor: int  # 2 * patch_size
-    resized: list  # [h, w]
+    resized: list  # [h, w]: each side ceil'd to a multiple of 2 * patch_size
+    image_grid_thw: list  # [1, h / patch, w / patch]
+    num_patches: int  # grid h * grid w
+    num_tokens: int  # after the 2x2 merge
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -36,13 +43,15 @@ def plan_qwen2vl(width: int, height: int, cfg: LegacyConfig) -> Qwen2vlPlan:
     factor = cfg.patch_size * 2
     nx = int(math.ceil(F32(width) / F32(factor)) * factor)
     ny = int(math.ceil(F32(height) / F32(factor)) * factor)
-    return Qwen2vlPlan("qwen2vl", [height, width], factor, [ny, nx])
+    gh, gw = ny // cfg.patch_size, nx // cfg.patch_size
+    return Qwen2vlPlan([height, width], [ny, nx], [1, gh, gw], gh * gw, gh * gw // 4)
 
 
 def stages_qwen2vl(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
     h, w = rgb.shape[:2]
     plan = plan_qwen2vl(w, h, cfg)
-    tb.add("plan", plan.to_dict(), "plan", note="; ".join(cfg.notes))
+    how = "qwen2vl (clip.cpp c392e50): bicubic_resize to the next multiples of 2 * patch_size, no pixel limits"
+    tb.add("plan", plan.to_dict(), "plan", note="; ".join((how, *cfg.notes)))
     ny, nx = plan.resized
     resized = tb.add("resize", resize_bicubic_llamacpp_legacy(rgb, nx, ny), "HWC")
     normalized = normalize_llamacpp_legacy(resized, cfg.image_mean, cfg.image_std)

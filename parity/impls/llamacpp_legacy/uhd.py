@@ -34,6 +34,7 @@ from parity.trace import TraceBuilder
 F32 = np.float32
 MAX_SLICE_NUMS = 9
 SCALE_RESOLUTION = 448
+SLICE_ORDER = "overview first, then slices row-major"
 PATCH_SIZE = 14  # uhd_slice_image's default, and llava.cpp's hard-coded reshape_by_patch size
 
 
@@ -80,56 +81,60 @@ def refine_size(width: int, height: int, grid: tuple[int, int]) -> tuple[int, in
 
 @dataclass(frozen=True)
 class UhdPlan:
-    preprocessor: str
+    """Keys as ``parity.families.minicpmv.MiniCPMVPlan`` so the geometry compares with the other impls."""
+
     image_size: list  # [h, w] of the input
-    max_slice_nums: int
-    scale_resolution: int
-    patch_size: int
-    multiple: int
-    overview: list  # [h, w]
-    grid: list | None  # [rows, cols]
-    refined: list | None  # [h, w]
-    slice: list | None  # [h, w] of each refined slice
-    num_slices: int
-    slice_order: str = "overview, then slices row-major"
+    resized: list  # [h, w] of the overview (source) image
+    grid: list  # [rows, cols] of slices; [0, 0] when not sliced
+    refined: list  # [h, w] of the image cut into slices; [0, 0] when not sliced
+    num_slices: int  # 1 (overview) + rows * cols
+    tgt_sizes: list  # per slice [h / 14, w / 14], overview first
+    image_sizes: list  # [w, h] of the input (the remote code's PIL order)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def slice_multiple(width: int, height: int) -> int:
+    """``multiple = fmin(ceil(ratio), max_slice_nums)`` with the float ``ratio = w * h / 448^2``."""
+    ratio = F32(1.0 * width * height / (SCALE_RESOLUTION * SCALE_RESOLUTION))
+    return int(min(math.ceil(ratio), MAX_SLICE_NUMS))
+
+
 def plan_uhd(width: int, height: int) -> UhdPlan:
     log_ratio = F32(math.log(1.0 * width / height))
-    ratio = F32(1.0 * width * height / (SCALE_RESOLUTION * SCALE_RESOLUTION))
-    multiple = int(min(math.ceil(ratio), MAX_SLICE_NUMS))
-    common = dict(preprocessor="minicpmv-uhd", image_size=[height, width], max_slice_nums=MAX_SLICE_NUMS,
-                  scale_resolution=SCALE_RESOLUTION, patch_size=PATCH_SIZE, multiple=multiple)
+    multiple = slice_multiple(width, height)
     if multiple <= 1:
         ow, oh = find_best_resize(width, height, True)
-        return UhdPlan(**common, overview=[oh, ow], grid=None, refined=None, slice=None, num_slices=1)
+        return UhdPlan([height, width], [oh, ow], [0, 0], [0, 0], 1, [[oh // PATCH_SIZE, ow // PATCH_SIZE]],
+                       [width, height])
     ow, oh = find_best_resize(width, height, False)
     cols, rows = best_grid(multiple, log_ratio)
     rw, rh = refine_size(width, height, (cols, rows))
-    return UhdPlan(**common, overview=[oh, ow], grid=[rows, cols], refined=[rh, rw],
-                   slice=[rh // rows, rw // cols], num_slices=1 + rows * cols)
+    sh, sw = rh // rows, rw // cols
+    tgt = [[oh // PATCH_SIZE, ow // PATCH_SIZE]] + [[sh // PATCH_SIZE, sw // PATCH_SIZE]] * (rows * cols)
+    return UhdPlan([height, width], [oh, ow], [rows, cols], [rh, rw], 1 + rows * cols, tgt, [width, height])
 
 
 def stages_uhd(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
     h, w = rgb.shape[:2]
     plan = plan_uhd(w, h)
-    tb.add("plan", plan.to_dict(), "plan", note="; ".join(cfg.notes))
-    oh, ow = plan.overview
+    how = (f"minicpmv-uhd (clip.cpp c392e50): max {MAX_SLICE_NUMS} slices, scale_resolution "
+           f"{SCALE_RESOLUTION}, patch {PATCH_SIZE}; multiple {slice_multiple(w, h)}; {SLICE_ORDER}")
+    tb.add("plan", plan.to_dict(), "plan", note="; ".join((how, *cfg.notes)))
+    oh, ow = plan.resized
     overview = resize_bicubic_llamacpp_legacy(rgb, ow, oh)
     slices: tuple[np.ndarray, ...] = (overview,)
-    if plan.grid is None:
+    if plan.num_slices == 1:
         tb.add("resize", overview, "HWC", note="overview only (multiple <= 1)")
     else:
         rh, rw = plan.refined
         refined = resize_bicubic_llamacpp_legacy(rgb, rw, rh)
         tb.add("resize", (overview, refined), "HWC", note="overview, refined")
-        sh, sw = plan.slice
         rows, cols = plan.grid
+        sh, sw = rh // rows, rw // cols
         slices += tuple(refined[r * sh:(r + 1) * sh, c * sw:(c + 1) * sw] for r in range(rows) for c in range(cols))
-    tb.add("tiles", stack_or_tuple(slices), "slices,H,W,C", note=plan.slice_order)
+    tb.add("tiles", stack_or_tuple(slices), "slices,H,W,C", note=SLICE_ORDER)
     normalized = tuple(normalize_llamacpp_legacy(s, cfg.image_mean, cfg.image_std) for s in slices)
     tb.add("normalize", stack_or_tuple(normalized), "slices,H,W,C")
     packed = tuple(to_planar_llamacpp_legacy(reshape_by_patch_llamacpp_legacy(n, PATCH_SIZE)) for n in normalized)

@@ -14,7 +14,7 @@ JPEG/BMP/TIFF/WebP, an error for GIF. With an injected decode, the pixels become
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from parity.decode.go import GoImage, decode_go, go_image_from_rgb
 from parity.errors import ParityError

@@ -10,7 +10,15 @@ from __future__ import annotations
 from parity.decode.go import GoImage, composite_over_white
 from parity.trace import TraceBuilder
 
-from .imageproc import STANDARD_MEAN, STANDARD_STD, normalize_chw_ollama, record_decode, resize_bilinear_ollama, setting
+from .imageproc import (
+    STANDARD_MEAN,
+    STANDARD_STD,
+    normalize_chw_ollama,
+    record_decode,
+    resize_bilinear_ollama,
+    rgb_of,
+    setting,
+)
 
 
 def stages_gemma3(img: GoImage, preset, tb: TraceBuilder) -> None:
@@ -20,7 +28,7 @@ def stages_gemma3(img: GoImage, preset, tb: TraceBuilder) -> None:
     h, w = img.size
     tb.add("plan", {"image_size": [h, w], "resized": [size, size], "num_crops": 0}, "plan")
     resized = resize_bilinear_ollama(composited, (size, size))
-    tb.add("resize", resized[..., :3], "HWC")
+    tb.add("resize", rgb_of(resized), "HWC")
     pack = normalize_chw_ollama(resized, STANDARD_MEAN, STANDARD_STD)
     tb.add("normalize", pack, "C,H,W")
     tb.add("pack", pack, "C,H,W")

@@ -15,7 +15,7 @@ import numpy as np
 from parity.decode.go import GoImage
 from parity.trace import TraceBuilder
 
-from .imageproc import record_decode, resize_bilinear_ollama, setting
+from .imageproc import record_decode, resize_bilinear_ollama, rgb_of, setting
 
 MAX_TOKENS = 280
 
@@ -37,7 +37,7 @@ def stages_gemma4(img: GoImage, preset, tb: TraceBuilder) -> None:
     h, w = img.size
     plan = tb.add("plan", plan_gemma4(h, w, patch, n_merge), "plan")
     resized = resize_bilinear_ollama(img, tuple(plan["resized"]))
-    tb.add("resize", resized[..., :3], "HWC", note="RGBA premultiplied (over black)")
+    tb.add("resize", rgb_of(resized), "HWC", note="RGBA premultiplied (over black)")
     chw = np.moveaxis(resized[..., :3], -1, 0).astype(np.float32)
     chw /= np.float32(255.0)
     chw *= np.float32(2.0)

@@ -20,6 +20,16 @@ STANDARD_MEAN = (0.5, 0.5, 0.5)
 STANDARD_STD = (0.5, 0.5, 0.5)
 
 
+def rgb_of(rgba8: np.ndarray) -> np.ndarray:
+    """The RGB bytes of RGBA bytes, as a new contiguous array (a plain byte copy; OpenCV does it fast)."""
+    import cv2
+
+    rgba8 = np.ascontiguousarray(rgba8, dtype=np.uint8)
+    if rgba8.size == 0:
+        return np.zeros(rgba8.shape[:2] + (3,), dtype=np.uint8)
+    return cv2.cvtColor(rgba8, cv2.COLOR_RGBA2RGB)
+
+
 def resize_bilinear_ollama(img: GoImage | np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     """``imageproc.Resize(img, size, ResizeBilinear)`` (or ``draw.BiLinear.Scale`` onto a zero RGBA).
 
@@ -30,18 +40,23 @@ def resize_bilinear_ollama(img: GoImage | np.ndarray, size_hw: tuple[int, int]) 
     return resize_kernel_xdraw(img, size_hw, "bilinear")
 
 
-def normalize_chw_ollama(rgba8: np.ndarray, mean, std) -> np.ndarray:
-    """``imageproc.Normalize(img, mean, std, rescale=true, channelFirst=true)`` -> (3, H, W) float32.
+def normalize_planes_ollama(planes: np.ndarray, mean, std, out: np.ndarray | None = None) -> np.ndarray:
+    """The arithmetic of ``imageproc.Normalize`` (rescale=true) on channel-first uint8 (..., 3, H, W):
+    ``float32(v)/255``, then ``(v - mean) / std``, all float32. Written into ``out`` when given."""
+    shape = (3, 1, 1)
+    if out is None:
+        out = np.empty(planes.shape, dtype=np.float32)
+    np.copyto(out, planes, casting="unsafe")
+    out /= np.float32(255.0)
+    out -= np.asarray(mean, dtype=np.float32).reshape(shape)
+    out /= np.asarray(std, dtype=np.float32).reshape(shape)
+    return out
 
-    Reads the RGBA bytes (premultiplied; alpha ignored), float32 arithmetic throughout.
-    """
-    m = np.asarray(mean, dtype=np.float32)[:, None, None]
-    s = np.asarray(std, dtype=np.float32)[:, None, None]
-    chw = np.moveaxis(np.asarray(rgba8)[..., :3], -1, 0).astype(np.float32)
-    chw /= np.float32(255.0)
-    chw -= m
-    chw /= s
-    return chw
+
+def normalize_chw_ollama(rgba8: np.ndarray, mean, std) -> np.ndarray:
+    """``imageproc.Normalize(img, mean, std, rescale=true, channelFirst=true)`` of an ``*image.RGBA``
+    (H, W, 4) uint8 (premultiplied; alpha not read) -> (3, H, W) float32."""
+    return normalize_planes_ollama(np.moveaxis(np.asarray(rgba8)[..., :3], -1, 0), mean, std)
 
 
 def setting(preset, key: str, ollama_default=None):
@@ -73,7 +88,8 @@ def record_decode(img: GoImage, tb, composited: np.ndarray | None = None) -> Non
     otherwise the premultiplied samples >> 8, i.e. what transparent pixels become over black.
     """
     if composited is not None:
-        rgb, policy = composited[..., :3], "Composite over white"
+        rgb, policy = rgb_of(composited), "Composite over white"
     else:
-        rgb, policy = premultiplied_rgba8(img)[..., :3], "no composite: premultiplied (over black)"
+        rgb = rgb_of(img.pixels if img.pixels.dtype == np.uint8 else premultiplied_rgba8(img))
+        policy = "no composite: premultiplied (over black)"
     tb.add("decode", rgb, "HWC", approximate=img.approximate, note=f"Go {img.go_type}; {policy}")

@@ -20,7 +20,15 @@ import numpy as np
 from parity.decode.go import GoImage, composite_over_white
 from parity.trace import TraceBuilder
 
-from .imageproc import STANDARD_MEAN, STANDARD_STD, normalize_chw_ollama, record_decode, resize_bilinear_ollama, setting
+from .imageproc import (
+    STANDARD_MEAN,
+    STANDARD_STD,
+    normalize_chw_ollama,
+    record_decode,
+    resize_bilinear_ollama,
+    rgb_of,
+    setting,
+)
 
 OLLAMA_MAX_UPSCALING_SIZE = 448
 
@@ -74,11 +82,11 @@ def stages_llama4(img: GoImage, preset, tb: TraceBuilder) -> None:
     h, w = img.size
     plan = tb.add("plan", plan_llama4(h, w, tile, max_chunks), "plan")
     resized = resize_bilinear_ollama(composited, tuple(plan["resized"]))
-    tb.add("resize", resized[..., :3], "HWC")
+    tb.add("resize", rgb_of(resized), "HWC")
     ch, cw = plan["canvas"]
     padded = np.zeros((ch, cw, 4), dtype=np.uint8)
     padded[: resized.shape[0], : resized.shape[1]] = resized
-    tb.add("pad", padded[..., :3], "HWC")
+    tb.add("pad", rgb_of(padded), "HWC")
     canvas = normalize_chw_ollama(padded, STANDARD_MEAN, STANDARD_STD)
     rows, cols = plan["grid"]
     tiles = canvas.reshape(3, rows, tile, cols, tile).transpose(1, 3, 0, 2, 4).reshape(rows * cols, 3, tile, tile)

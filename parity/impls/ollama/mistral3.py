@@ -16,7 +16,16 @@ import numpy as np
 from parity.decode.go import GoImage, composite_over_white
 from parity.trace import TraceBuilder
 
-from .imageproc import CLIP_MEAN, CLIP_STD, go_div, normalize_chw_ollama, record_decode, resize_bilinear_ollama, setting
+from .imageproc import (
+    CLIP_MEAN,
+    CLIP_STD,
+    go_div,
+    normalize_chw_ollama,
+    record_decode,
+    resize_bilinear_ollama,
+    rgb_of,
+    setting,
+)
 
 OLLAMA_LONGEST_EDGE = 1540
 
@@ -39,7 +48,7 @@ def stages_mistral3(img: GoImage, preset, tb: TraceBuilder) -> None:
     h, w = img.size
     plan = tb.add("plan", plan_mistral3(h, w, patch, longest), "plan")
     resized = resize_bilinear_ollama(composited, tuple(plan["resized"]))
-    tb.add("resize", resized[..., :3], "HWC")
+    tb.add("resize", rgb_of(resized), "HWC")
     chw = normalize_chw_ollama(resized, CLIP_MEAN, CLIP_STD)
     tb.add("normalize", chw, "C,H,W")
     tb.add("pack", chw, "C,H,W")

@@ -19,7 +19,15 @@ import numpy as np
 from parity.decode.go import GoImage
 from parity.trace import TraceBuilder
 
-from .imageproc import CLIP_MEAN, CLIP_STD, normalize_chw_ollama, record_decode, resize_bilinear_ollama, setting
+from .imageproc import (
+    CLIP_MEAN,
+    CLIP_STD,
+    normalize_planes_ollama,
+    record_decode,
+    resize_bilinear_ollama,
+    rgb_of,
+    setting,
+)
 
 
 def supported_aspect_ratios(max_tiles: int) -> list[tuple[int, int]]:
@@ -74,20 +82,19 @@ def stages_mllama(img: GoImage, preset, tb: TraceBuilder) -> None:
     record_decode(img, tb)
     h, w = img.size
     plan = tb.add("plan", plan_mllama(h, w, tile, max_tiles), "plan")
-    resized = resize_bilinear_ollama(img, tuple(plan["resized"]))
-    tb.add("resize", resized[..., :3], "HWC", note="RGBA premultiplied; alpha not read by pack")
+    resized = rgb_of(resize_bilinear_ollama(img, tuple(plan["resized"])))
+    tb.add("resize", resized, "HWC", note="RGBA premultiplied; alpha not read by pack")
     ch, cw = plan["canvas"]
-    padded = np.zeros((ch, cw, 4), dtype=np.uint8)  # draw.Over onto a zero canvas copies the bytes
+    padded = np.zeros((ch, cw, 3), dtype=np.uint8)  # draw.Over onto a zero canvas copies the bytes
     padded[: resized.shape[0], : resized.shape[1]] = resized
-    tb.add("pad", padded[..., :3], "HWC")
+    tb.add("pad", padded, "HWC")
     rows, cols = plan["grid"]
-    tiles = padded.reshape(rows, tile, cols, tile, 4).transpose(0, 2, 4, 1, 3).reshape(rows * cols, 4, tile, tile)
-    tb.add("tiles", tiles[:, :3], "tiles,C,H,W uint8", note="splitToTiles, row-major")
-    canvas = normalize_chw_ollama(padded, CLIP_MEAN, CLIP_STD)  # elementwise: same values as per tile
-    normalized = canvas.reshape(3, rows, tile, cols, tile).transpose(1, 3, 0, 2, 4).reshape(rows * cols, 3, tile, tile)
+    tiles = np.ascontiguousarray(
+        padded.reshape(rows, tile, cols, tile, 3).transpose(0, 2, 4, 1, 3)).reshape(rows * cols, 3, tile, tile)
+    tb.add("tiles", tiles, "tiles,C,H,W uint8", note="splitToTiles, row-major")
+    pack = np.zeros((max_tiles, 3, tile, tile), dtype=np.float32)
+    normalized = normalize_planes_ollama(tiles, CLIP_MEAN, CLIP_STD, out=pack[: len(tiles)])
     tb.add("normalize", normalized, "tiles,C,H,W")
-    pack = np.zeros((max_tiles,) + normalized.shape[1:], dtype=np.float32)
-    pack[: len(normalized)] = normalized
     tb.add("pack", pack, "max_tiles,C,H,W", note="EncodeMultimodal zero-fills to max_num_tiles tiles")
     tb.add("aspect_ratio_ids", np.array([[plan["aspect_ratio_id"]]], dtype=np.int64), "batch,images",
            note="fed to the encoder as one int32 (the 1-based rank)")

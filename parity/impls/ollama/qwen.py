@@ -21,7 +21,16 @@ from parity.decode.go import GoImage, composite_over_white
 from parity.errors import ParityError
 from parity.trace import TraceBuilder
 
-from .imageproc import CLIP_MEAN, CLIP_STD, go_div, normalize_chw_ollama, record_decode, resize_bilinear_ollama, setting
+from .imageproc import (
+    CLIP_MEAN,
+    CLIP_STD,
+    go_div,
+    normalize_chw_ollama,
+    record_decode,
+    resize_bilinear_ollama,
+    rgb_of,
+    setting,
+)
 
 QWEN25VL_MIN_PIXELS = 56 * 56
 OLLAMA_MAX_PIXELS = 2 << 20
@@ -68,7 +77,7 @@ def _stages(img: GoImage, tb: TraceBuilder, patch: int, merge: int, min_pixels: 
     tb.add("plan", {"image_size": [h, w], "resized": [rh, rw], "grid": grid,
                     "min_pixels": min_pixels, "max_pixels": max_pixels}, "plan")
     resized = resize_bilinear_ollama(composited, (rh, rw))
-    tb.add("resize", resized[..., :3], "HWC")
+    tb.add("resize", rgb_of(resized), "HWC")
     chw = normalize_chw_ollama(resized, mean, std)
     tb.add("normalize", chw, "C,H,W")
     tb.add("pack", patches_qwen_ollama(chw, patch, merge), "patches,C*T*P*P",

@@ -13,21 +13,27 @@ Findings this surfaces against hf-*: OpenCV bicubic on float32 (no clamping, no 
 antialias when shrinking) instead of PIL bicubic on uint8; ``round`` instead of ``floor`` when
 fitting (sizes can differ by one patch); thin images (side / ratio < 0.5) that HF cannot resize work.
 
-Decode: ``pil-hf`` policy. mistral-common ``_convert_to_rgb`` pastes non-RGB images over white with
-their alpha as mask; for opaque images both give the same pixels.
+Decode: ``pil-hf`` policy. mistral-common ``_convert_to_rgb`` converts non-RGB images to RGBA and pastes
+them over white with their alpha as mask: the same pixels as ``pil-hf``'s alpha composite over white
+(checked equal on random RGBA).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from parity.errors import ParityError
 from parity.trace import TraceBuilder
 
 
 def version() -> str:
+    from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as v
 
-    return f"mistral-common {v('mistral-common')} (opencv-python-headless {v('opencv-python-headless')})"
+    try:
+        return f"mistral-common {v('mistral-common')} (opencv-python-headless {v('opencv-python-headless')})"
+    except PackageNotFoundError:
+        return "mistral-common (not installed)"
 
 
 def encoder(preset):
@@ -40,8 +46,12 @@ def encoder(preset):
 
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import cv2
-    from mistral_common.tokens.tokenizers import image as mc
+    try:
+        import cv2
+        from mistral_common.tokens.tokenizers import image as mc
+    except ImportError:
+        raise ParityError(f"reference for {preset.name} needs mistral-common and opencv "
+                          f"(pip install mistral-common opencv-python-headless)") from None
     from PIL import Image
 
     enc = encoder(preset)
@@ -59,3 +69,5 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     x = mc.normalize(resized.copy(), mc.DATASET_MEAN, mc.DATASET_STD)
     tb.add("normalize", x, "C,H,W")
     tb.add("pack", x, "C,H,W")
+    tb.add("image_sizes", np.array([x.shape[1:]], dtype=np.int64), "images,hw",
+           note="not a mistral-common output: the pack's (H, W), as its consumers (vLLM) derive it")

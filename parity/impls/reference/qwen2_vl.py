@@ -14,7 +14,9 @@ transformers' smart_resize; for Qwen3-VL its 4-token minimum (4096 px) is far be
 65536 px, so small images stay small.
 
 Decode: the ``pil-hf`` policy. qwen-vl-utils ``to_rgb`` pastes RGBA over white with the alpha as mask
-and drops the alpha of LA/PA images; for opaque images both give the same pixels.
+(the same pixels as ``pil-hf``'s alpha composite, checked on random RGBA) but ``convert('RGB')``s every
+other mode, dropping the alpha of LA, PA and palette-with-tRNS images, which ``pil-hf`` composites
+over white: for those three modes this reference's decode is not the authors'.
 """
 
 from __future__ import annotations
@@ -26,13 +28,21 @@ from parity.trace import TraceBuilder
 
 
 def version() -> str:
+    from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as v
 
-    return f"qwen-vl-utils {v('qwen-vl-utils')} + transformers {v('transformers')} (torchvision backend)"
+    try:
+        utils = f"qwen-vl-utils {v('qwen-vl-utils')}"
+    except PackageNotFoundError:
+        utils = "qwen-vl-utils (not installed)"
+    return f"{utils} + transformers {v('transformers')} (torchvision backend)"
 
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import qwen_vl_utils.vision_process as qvu
+    try:
+        import qwen_vl_utils.vision_process as qvu
+    except ImportError:
+        raise ParityError(f"reference for {preset.name} needs qwen-vl-utils (pip install qwen-vl-utils)") from None
     from PIL import Image
 
     from parity.impls.hf import make_processor
