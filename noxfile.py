@@ -10,25 +10,32 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.default_venv_backend = "none"
 
 INSTALL = ("python", "-m", "pip", "install", "-q", "-c", "constraints.txt", "-e", ".[dev]")
+# llava-torch pins torch 2.0.1 / transformers 4.36.2; only its mm_utils module is used (reference impl)
+INSTALL_LLAVA = ("python", "-m", "pip", "install", "-q", "--no-deps", "-c", "constraints.txt", "llava-torch")
+
+
+def install(session: nox.Session) -> None:
+    session.run(*INSTALL)
+    session.run(*INSTALL_LLAVA)
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite (what CI runs)."""
-    session.run(*INSTALL)
+    install(session)
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.run(*INSTALL)
+    install(session)
     session.run("ruff", "check", "parity", "tests", "fixtures", "noxfile.py")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Side-by-side speed of impls on the same case (ratios, never asserted)."""
-    session.run(*INSTALL)
+    install(session)
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/bench",
                 "--benchmark-enable", "--benchmark-only", "--benchmark-columns=min,mean,median,rounds",
                 *session.posargs)
@@ -37,5 +44,5 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def parity(session: nox.Session) -> None:
     """The whole matrix (presets x impls x fixture images) into reports/; exit 1 on a golden regression."""
-    session.run(*INSTALL)
+    install(session)
     session.run("python", "-m", "parity.matrix", "--browser-check", *session.posargs)

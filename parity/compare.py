@@ -3,7 +3,13 @@
 Shape and dtype first; then ``plan`` (and other dicts) by an exact key-by-key diff; uint8 and integer
 arrays exactly, with a histogram of level differences; float arrays with max/mean |Δ|, the same in
 uint8 levels (|Δ|·255·std, std from the preset), NMSE, PSNR and cosine similarity. The first stage that
-differs is the divergence; later differing stages are reported as its consequences.
+differs is the divergence; later differing stages are reported as its consequences. Elements are
+located by the layout label (``tile 2, channel 0, y 17, x 300``); plans keep both whole decisions.
+
+Also here: stage injection (``run_with_injection``: ``--from-stage decode`` feeds every impl the same
+decoded pixels) and the library side of ``parity compare`` (``compare_external`` -> ``ExternalResult``,
+``render_external_text``): an external dump against every impl, and, when none matches, the closest
+impl, the first divergent stage inferred and the ranked diagnosis (parity.diagnose).
 """
 
 from __future__ import annotations
@@ -300,6 +306,10 @@ def diff_records(ra: StageRecord | None, rb: StageRecord | None, std: list[float
                          shape_a=ra.shape, shape_b=rb.shape, n=int(np.asarray(ra.value).size) if ra.kind == "array" else 0)
     a_int = np.dtype(ra.dtype).kind in "iub" if ra.dtype != "none" else True
     b_int = np.dtype(rb.dtype).kind in "iub" if rb.dtype != "none" else True
+    if ra.layout != rb.layout and a_int == b_int and ra.kind == rb.kind == "array":
+        converted = _compare_canvas_with_tiles(name, ra, rb, std)
+        if converted is not None:
+            return converted
     if ra.layout != rb.layout or a_int != b_int:
         why = (f"layouts differ ({ra.layout!r} vs {rb.layout!r})" if ra.layout != rb.layout else
                f"recorded at different points of the pipeline ({ra.dtype} vs {rb.dtype})")
@@ -323,6 +333,35 @@ def diff_records(ra: StageRecord | None, rb: StageRecord | None, std: list[float
             fix["worst_at"] = locate(out.worst_index, ra.layout, ra.shape)
         out = StageDiff(**{**out.__dict__, **fix})
     return out
+
+
+def canvas_as_tiles(canvas: np.ndarray, tile_shape: tuple) -> np.ndarray | None:
+    """A (C, H, W) canvas cut row-major into (n, C, T, T) tiles, when it divides exactly into n."""
+    if canvas.ndim != 3 or len(tile_shape) != 4:
+        return None
+    n, c, t, t2 = tile_shape
+    ch, h, w = canvas.shape
+    if t != t2 or ch != c or h % t or w % t or (h // t) * (w // t) != n:
+        return None
+    return canvas.reshape(c, h // t, t, w // t, t).transpose(1, 3, 0, 2, 4).reshape(n, c, t, t)
+
+
+def _compare_canvas_with_tiles(name: str, ra: StageRecord, rb: StageRecord, std: list[float] | None) -> StageDiff | None:
+    """One side normalized the whole canvas (``C,H,W``), the other the tiles (``tiles,C,H,W``): cut the
+    canvas into row-major tiles and compare those (None when the layouts are not that pair)."""
+    axes_a, axes_b = layout_axes(ra.layout), layout_axes(rb.layout)
+    va, vb = np.asarray(ra.value), np.asarray(rb.value)
+    if axes_a == ["C", "H", "W"] and axes_b[-3:] == ["C", "H", "W"] and len(axes_b) == 4:
+        ta, tb, layout, which = canvas_as_tiles(va, vb.shape), vb, rb.layout, "baseline"
+    elif axes_b == ["C", "H", "W"] and axes_a[-3:] == ["C", "H", "W"] and len(axes_a) == 4:
+        ta, tb, layout, which = va, canvas_as_tiles(vb, va.shape), ra.layout, "impl"
+    else:
+        return None
+    if ta is None or tb is None:
+        return None
+    note = f"the {which}'s canvas ({ra.layout if which == 'baseline' else rb.layout!r}) cut into row-major tiles to compare"
+    out = diff_arrays(name, ta, tb, layout, std, ra.dtype, rb.dtype, note)
+    return StageDiff(**{**out.__dict__, "shape_a": ra.shape, "shape_b": rb.shape})
 
 
 def _plan_value(r: StageRecord) -> dict | None:
@@ -371,7 +410,9 @@ def _isolate(sd: StageDiff, a: Trace, b: Trace, std: list[float] | None) -> Stag
 # Stage injection and external dumps (`parity compare`)
 
 #: stages `--from-stage` can feed every impl: the impls accept injected decoded pixels
-#: (ImageInput.decoded). Later stages are not injectable into impls; see `attribution` in the diff.
+#: (ImageInput.decoded). Impls take no injected later stage; for those, the pack diff's `isolated`
+#: (`given_same_input` in JSON) separates what normalize/pack does on equal input pixels from what it
+#: inherits from upstream.
 INJECTABLE_STAGES = ("decode",)
 
 #: version of the JSON written by `parity compare --json` (docs/json-schema.md)
@@ -589,8 +630,23 @@ def _best_diagnosis(dump: Any, candidates: list[Trace], preset: Any, image_path:
     best = min(quick, key=_explained)
     if best.top is not None and best.top.match == "exact":
         return best
-    full = [diagnose(dump.values, t, preset, image_path, by_name[t.impl]) for t in distinct]
+    full = []
+    # fewest differing elements first: the likeliest to be explained exactly, which ends the search
+    for t in sorted(distinct, key=lambda t: int(np.count_nonzero(stage_values_of(t) != dump_flat(dump)))):
+        full.append(diagnose(dump.values, t, preset, image_path, by_name[t.impl]))
+        if full[-1].top is not None and full[-1].top.match == "exact":
+            break
     return min(full, key=_explained)
+
+
+def stage_values_of(t: Trace) -> np.ndarray:
+    from parity.dumps import stage_values
+
+    return stage_values(t, "pack")
+
+
+def dump_flat(dump: Any) -> np.ndarray:
+    return np.asarray(dump.values, np.float64).ravel()
 
 
 def _explained(diagnosis: Any) -> tuple:
@@ -642,10 +698,10 @@ def render_external_text(result: ExternalResult) -> str:
         lines.append(f"plan ({result.closest.impl if result.closest else '?'}): {result.plan}")
     if result.from_stage:
         lines.append(f"every impl started from the same {result.from_stage} output (stage injection)")
-    lines.append(f"{'impl':<18} {'stage':<8} {'match':<21} {'differing':>20} {'max |Δ| levels':>15} {'NMSE':>10}")
+    lines.append(f"{'impl':<18} {'stage':<10} {'match':<21} {'differing':>20} {'max |Δ| levels':>15} {'NMSE':>10}")
     for m in result.matches:
         s = m.diff
-        lines.append(f"{m.impl:<18} {m.stage:<8} {m.match:<21} {f'{s.n_diff}/{s.n}':>20} {s.max_levels:>15.3g} "
+        lines.append(f"{m.impl:<18} {m.stage:<10} {m.match:<21} {f'{s.n_diff}/{s.n}':>20} {s.max_levels:>15.3g} "
                      f"{s.nmse:>10.3g}")
         if m.note:
             lines.append(f"    note: {m.note}")

@@ -26,7 +26,6 @@ Levels: |Δ|·255·std; for a prediction in another layout the mean of the prese
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -368,6 +367,23 @@ def resample_kernels() -> dict[str, Callable]:
     return {**RESAMPLE_KERNELS, **_runtime_kernels()}
 
 
+#: resized images of the last decoded image seen: {(kernel, (h, w)): uint8}, keyed by its sha256
+_RESIZED: dict[str, dict] = {}
+
+
+def resized_with(ctx: Context, name: str, size: tuple[int, int]) -> np.ndarray:
+    """The reference's decoded pixels resized by kernel ``name`` (cached: several references of the
+    same image, and several hypotheses, ask for the same resize)."""
+    key = ctx.ref["decode"].sha256
+    if key not in _RESIZED:
+        _RESIZED.clear()
+        _RESIZED[key] = {}
+    cache = _RESIZED[key]
+    if (name, tuple(size)) not in cache:
+        cache[(name, tuple(size))] = resample_kernels()[name](ctx_decoded(ctx), tuple(size))
+    return cache[(name, tuple(size))]
+
+
 # ---------------------------------------------------------------------------------------------------
 # Hypotheses: each yields (name, stage, title, prediction, detail); prediction is an array or None
 
@@ -408,7 +424,7 @@ def hyp_wh_swap(ctx: Context) -> Iterator[Prediction]:
     if (h, w) != (w, h) and w <= ch and h <= cw:
         kname, kern = ctx_kernel(ctx)
         if kern is not None:
-            resized = kern(ctx_decoded(ctx), (w, h))
+            resized = resized_with(ctx, kname, (w, h))
             yield ("width-height-swap", "resize", f"width/height swapped in the resize target: {w}x{h} (h x w) "
                    f"instead of {h}x{w}", ctx.render(ctx.place(resized)), {"variant": "target swapped",
                                                                             "kernel": kname})
@@ -523,10 +539,10 @@ def hyp_pad(ctx: Context) -> Iterator[Prediction]:
 def hyp_resample(ctx: Context) -> Iterator[Prediction]:
     if ctx.geo is None:
         return
-    rgb, size = ctx_decoded(ctx), ctx.resized_box()
-    for name, kern in resample_kernels().items():
+    size = ctx.resized_box()
+    for name in resample_kernels():
         try:
-            resized = kern(rgb, size)
+            resized = resized_with(ctx, name, size)
         except Exception as e:  # a kernel that cannot take this size is not evidence either way
             yield ("resample-filter", "resize", f"resample filter {name}", None, {"error": str(e)})
             continue
@@ -544,12 +560,11 @@ def hyp_target_size(ctx: Context) -> Iterator[Prediction]:
         return
     h, w = ctx.resized_box()
     ch, cw, _ = ctx.canvas.shape
-    rgb = ctx_decoded(ctx)
     for dh, dw in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1)):
         nh, nw = h + dh, w + dw
         if 0 < nh <= ch and 0 < nw <= cw:
             yield ("off-by-one-size", "resize", f"off-by-one target size: {nh}x{nw} (h x w) instead of {h}x{w}",
-                   ctx.render(ctx.place(kern(rgb, (nh, nw)))), {"size": [nh, nw], "kernel": kname})
+                   ctx.render(ctx.place(resized_with(ctx, kname, (nh, nw)))), {"size": [nh, nw], "kernel": kname})
 
 
 def hyp_tile_order(ctx: Context) -> Iterator[Prediction]:
@@ -626,11 +641,11 @@ def ctx_kernel(ctx: Context) -> tuple[str, Callable | None]:
     cached = getattr(ctx, "_kernel", None)
     if cached is not None:
         return cached
-    rgb, target = ctx_decoded(ctx), ctx.ref["resize"].value
+    target = ctx.ref["resize"].value
     found: tuple[str, Callable | None] = ("", None)
     for name, kern in resample_kernels().items():
         try:
-            if np.array_equal(kern(rgb, target.shape[:2]), target):
+            if np.array_equal(resized_with(ctx, name, target.shape[:2]), target):
                 found = (name, kern)
                 break
         except Exception:
@@ -666,7 +681,7 @@ def _evidence(t: str, res: dict, base: dict, ref: str) -> str:
         return f"reproduces the observed tensor bit for bit ({res['n']} elements); {ref} unchanged differs at " \
                f"{base['n_diff']} (max {base['max_levels']:.3g} uint8 levels)"
     return (f"residual NMSE {res['nmse']:.3g} vs {base['nmse']:.3g} for {ref} unchanged; max |Δ| "
-            f"{res['max_levels']:.2f} vs {base['max_levels']:.2f} uint8 levels; {res['n_diff']} vs "
+            f"{res['max_levels']:.3g} vs {base['max_levels']:.3g} uint8 levels; {res['n_diff']} vs "
             f"{base['n_diff']} differing elements")
 
 
@@ -811,15 +826,24 @@ def _attach_fit(ctx: Context, causes: list[Cause]) -> list[Cause]:
         if c.stage == "normalize":
             c = Cause(**{**c.__dict__, "detail": {**c.detail, "affine_fit": fit}})
         out.append(c)
-    tight = max(fit["rms_residual"]) * 255 * float(np.mean(ctx.std)) < 0.5 and "mean" in fit
-    if tight and not out and not np.allclose(fit["mean"], ctx.mean, atol=2e-3):
-        near = fit["nearest_known"]
-        known = f"close to {near['name']} (max diff {near['max_abs_difference']:.2g})" if \
-            near["max_abs_difference"] < 2e-3 else "no known constant set"
-        out.append(Cause("wrong-mean-std", "normalize", f"wrong mean/std: fitted mean "
-                         f"{np.round(fit['mean'], 5).tolist()}, std {np.round(fit['std'], 5).tolist()} ({known})",
-                         f"per-channel affine fit residual RMS {max(fit['rms_residual']):.3g}", "partial", 0.0,
-                         0.0, 0, {"affine_fit": fit}))
+    if out or "mean" not in fit or np.allclose(fit["mean"], ctx.mean, atol=2e-3):
+        return out
+    # no named cause: predict with the fitted constants and score that like any hypothesis
+    mean, std = np.asarray(fit["mean"]), np.asarray(fit["std"])
+    pred = ((_canvas_pack(ctx) * ctx.rescale - _per_channel(ctx, mean)) / _per_channel(ctx, std)).astype(np.float32)
+    base = score(ctx.pack, ctx.observed, ctx.std)
+    res = score(pred, ctx.observed, ctx.std)
+    t = tier(res, base)
+    if t is None:
+        return out
+    near = fit["nearest_known"]
+    known = (f"close to {near['name']} (max diff {near['max_abs_difference']:.2g})"
+             if near["max_abs_difference"] < 2e-3 else "no known constant set")
+    title = (f"wrong mean/std: fitted mean {np.round(mean, 5).tolist()}, std {np.round(std, 5).tolist()} "
+             f"({known})")
+    evidence = f"{_evidence(t, res, base, ctx.ref.impl)}; affine fit residual RMS {max(fit['rms_residual']):.3g}"
+    out.append(Cause("wrong-mean-std", "normalize", title, evidence, t, res["nmse"], res["max_levels"],
+                     res["n_diff"], {"affine_fit": fit, "constants": "fitted"}))
     return out
 
 
@@ -829,13 +853,12 @@ def _name_equivalent_kernels(ctx: Context, causes: list[Cause]) -> None:
     for c in causes:
         if c.name != "resample-filter":
             continue
-        kernels = resample_kernels()
-        rgb, size = ctx_decoded(ctx), ctx.resized_box()
-        winner = kernels[c.detail["kernel"]](rgb, size)
+        size = ctx.resized_box()
+        winner = resized_with(ctx, c.detail["kernel"], size)
         same = []
-        for name, kern in kernels.items():
+        for name in resample_kernels():
             try:
-                if np.array_equal(kern(rgb, size), winner):
+                if np.array_equal(resized_with(ctx, name, size), winner):
                     same.append(name)
             except Exception:
                 continue
@@ -931,8 +954,11 @@ def render_diagnosis_text(d: Diagnosis, cap: int = 5) -> str:
             lines.append(f"   kernels giving the same pixels on this image: {', '.join(c.detail['equivalent_kernels'])}")
         fit = c.detail.get("affine_fit")
         if fit and "mean" in fit:
+            near = fit["nearest_known"]
+            named = (f"= {near['name']}" if near["max_abs_difference"] < 2e-3 else
+                     f"no known set (nearest {near['name']}, off by {near['max_abs_difference']:.3g})")
             lines.append(f"   affine fit: mean {np.round(fit['mean'], 5).tolist()}, std "
-                         f"{np.round(fit['std'], 5).tolist()} -> nearest {fit['nearest_known']['name']}")
+                         f"{np.round(fit['std'], 5).tolist()} {named}")
     if len(d.causes) > cap:
         lines.append(f"   ... {len(d.causes) - cap} more (see --json)")
     if d.localized and not (d.top is not None and d.top.match == "exact"):

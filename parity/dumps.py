@@ -204,10 +204,11 @@ def load_raw(path: str, data: bytes, traces: list[Trace]) -> tuple[np.ndarray, s
     ok = [(r, v) for r, v in readings if r.plausible]
     if not ok:
         r, v = readings[0]
+        hint = _tile_hint(len(data), tgts)
         if not r.finite:
-            raise _nonfinite_error(path, r.dtype, v)
+            raise ParityError(f"{_nonfinite_error(path, f'{r.dtype} {r.target.stage}', v)}{hint}")
         raise ParityError(f"dump {path} is unusable: read as {r.dtype} its values reach {r.max_abs:.3g}, not "
-                          "pixel data of any float dtype")
+                          f"pixel data of any float dtype{hint}")
     chosen, v = min(ok, key=lambda rv: (rv[0].nmse, DUMP_STAGES.index(rv[0].target.stage)))
     shape = chosen.target.shape
     values = v.reshape(shape) if isinstance(shape, tuple) else v

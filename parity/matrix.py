@@ -81,31 +81,26 @@ def decode_cache() -> Iterator[dict]:
     decoders in its submodules) by the names they imported; those names are temporarily rebound, in
     every loaded ``parity.*`` module, to a memo keyed by (function, arguments, file mtime). Each call
     still gets its own copy of the pixels, so an impl cannot alter what another sees."""
-    import numpy as np
-
-    from parity.decode import Decoded
-
     memo: dict = {}
     stats = {"hits": 0, "misses": 0}
 
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def cached(*args, **kwargs):
+            path = args[0] if args else kwargs.get("path")
+            if not isinstance(path, (str, os.PathLike)):  # bytes or arrays: not a file we can key on
+                return fn(*args, **kwargs)
             try:
-                path = args[0] if args else kwargs.get("path")
                 key = (fn, tuple(str(a) for a in args), tuple(sorted((k, str(v)) for k, v in kwargs.items())),
                        os.stat(path).st_mtime_ns)
-            except (TypeError, OSError):
+            except (TypeError, ValueError, OSError):
                 return fn(*args, **kwargs)
             if key not in memo:
                 stats["misses"] += 1
                 memo[key] = fn(*args, **kwargs)
             else:
                 stats["hits"] += 1
-            got = memo[key]
-            if isinstance(got, Decoded):
-                return replace(got, rgb=np.array(got.rgb, copy=True), info=dict(got.info))
-            return got
+            return private_copy(memo[key])
         cached.__wrapped_decoder__ = fn
         return cached
 
@@ -126,6 +121,25 @@ def decode_cache() -> Iterator[dict]:
     finally:
         for mod, attr, val in patched:
             setattr(mod, attr, val)
+
+
+def private_copy(obj: Any) -> Any:
+    """A copy of a decoder's result whose arrays are fresh (dataclasses, tuples, lists, dicts walked)."""
+    import dataclasses
+
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.copy()
+    if isinstance(obj, tuple):
+        return tuple(private_copy(x) for x in obj)
+    if isinstance(obj, list):
+        return [private_copy(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: private_copy(v) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return replace(obj, **{f.name: private_copy(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init})
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------- progress

@@ -94,6 +94,17 @@ class TestTraces:
         assert not td.first_divergence and td.first_divergence is not None
         assert td.to_dict()["first_divergence"] == "resize"
 
+    def test_canvas_is_cut_into_tiles_to_compare(self):
+        canvas = np.arange(3 * 4 * 6, dtype=np.float32).reshape(3, 4, 6)
+        tiles = np.stack([canvas[:, r * 2:(r + 1) * 2, c * 2:(c + 1) * 2] for r in range(2) for c in range(3)])
+        tiles_b = tiles.copy()
+        tiles_b[4, 1, 0, 1] += 1  # tile 4 = row 1, col 1 -> canvas y 2, x 3
+        a = trace("a", normalize=(canvas, "C,H,W canvas"))
+        td = compare_traces(a, trace("b", normalize=(tiles, "tiles,C,H,W")))
+        assert td["normalize"].status == "equal" and "cut into row-major tiles" in td["normalize"].note
+        d = compare_traces(a, trace("b", normalize=(tiles_b, "tiles,C,H,W")))["normalize"]
+        assert d.n_diff == 1 and d.worst_at == {"tile": 4, "channel": 1, "y": 0, "x": 1}
+
     def test_missing_and_shape(self):
         a = trace("a", pack=(np.zeros((3, 4, 5), np.float32), "C,H,W"), extra=(np.zeros(2), "x"))
         b = trace("b", pack=(np.zeros((4, 5, 3), np.float32), "C,H,W"))
@@ -109,6 +120,15 @@ class TestInjection:
         a, b = traces["hf-pil"], traces["hf-torchvision"]
         assert a["decode"].note == b["decode"].note == "policy injected"
         assert compare_traces(a, b, STD)["decode"].passed
+
+    def test_compare_external_from_decode(self, image_file, tmp_path):
+        path = image_file(200, 260, seed=4)
+        rgb = np.asarray(Image.open(path).convert("RGB"))
+        dump = IMPLS["hf-pil"].run(ImageInput(path, decoded=rgb), PRESET)["pack"].value
+        np.save(tmp_path / "d.npy", dump)
+        res = compare_external(str(tmp_path / "d.npy"), PRESET, path, ["hf-pil"], from_stage="decode")
+        assert res.passed and res.from_stage == "decode" and res.to_dict()["from_stage"] == "decode"
+        assert "every impl started from the same decode output" in render_external_text(res)
 
     def test_later_stage_is_refused_with_the_supported_list(self, image_file):
         with pytest.raises(ParityError, match="--from-stage 'resize' is not supported; supported: decode"):

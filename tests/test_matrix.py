@@ -106,6 +106,15 @@ class TestDecodeCache:
         assert b.rgb[0, 0].tolist() == decode_pil(path, "pil-hf").rgb[0, 0].tolist() != [0, 0, 0]
         assert mod.decode_pil is decode_pil  # restored
 
+    def test_private_copy_walks_results(self):
+        from parity.decode import Decoded
+
+        d = Decoded(np.zeros((2, 2, 3), np.uint8), "p", {"w": 2})
+        c = matrix.private_copy((d, "note"))
+        assert c[1] == "note" and c[0].policy == "p"
+        c[0].rgb[0, 0, 0] = 9
+        assert d.rgb[0, 0, 0] == 0 and c[0].rgb is not d.rgb
+
     def test_traces_identical_with_and_without_cache(self):
         preset = get_preset("llava-1.5")
         impl = next(i for i in IMPLS.values() if i.supports(preset) is None)
@@ -198,3 +207,5 @@ def test_matrix_main_writes_reports_and_exit_code(tmp_path, monkeypatch):
     (gold / "manifest.json").write_text(json.dumps(m))
     assert matrix.main(args) == 1
     assert json.loads((out / "results.json").read_text())["golden"]["by_stage"] == {"decode": [key]}
+    assert f"stage `decode` changed in 1 cases: {key}" in (out / "summary.md").read_text()
+    assert 'class="cell regressed"' in (out / "index.html").read_text()

@@ -106,6 +106,11 @@ class TestMllamaGeometryFromOllamaTests:
         plan = ol_mllama.plan_mllama(300, 900, 560, 4)
         assert plan["grid"] == [1, 2] and plan["aspect_ratio_id"] == 5
 
+    def test_extreme_aspect_resizes_to_zero_rows(self):
+        # fitToCanvas floors 1 * (2240 / 2999) to 0 (transformers keeps at least 1); checked against the
+        # Go oracle: the resized image is empty and every tile is the normalized zero canvas.
+        assert ol_mllama.plan_mllama(1, 2999, 560, 4)["resized"] == [0, 2240]
+
     def test_plan_keys_match_transformers_plan(self):
         from transformers.models.mllama import image_processing_mllama as mod
 

@@ -83,7 +83,8 @@ def test_gemma3_pan_and_scan_values_are_the_processor_defaults():
 
 
 #: the reference recipes that call the authors' package
-AUTHORS_PACKAGES = {"qwen2-vl": "qwen_vl_utils", "qwen3-vl": "qwen_vl_utils", "pixtral": "mistral_common"}
+AUTHORS_PACKAGES = {"qwen2-vl": "qwen_vl_utils", "qwen3-vl": "qwen_vl_utils", "pixtral": "mistral_common",
+                    "gemma3": "jax"}
 RUNS = [(name, impl) for name in PRESETS for impl in IMPLS if get_impl(impl).supports(get_preset(name)) is None]
 
 

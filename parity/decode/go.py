@@ -226,7 +226,9 @@ def decode_go(path: str) -> GoImage:
     if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         raise ParityError(f"{path}: {img.format} with alpha is not supported by this port (only PNG alpha is)")
     reason = f"{img.format} decoded by Pillow, not Go's image/{img.format.lower()} decoder (not ported)"
-    go_type = "*image.YCbCr" if img.format == "JPEG" and img.mode != "L" else f"{img.format} image"
+    go_type = f"{img.format} image"
+    if img.format == "JPEG":
+        go_type = {"L": "*image.Gray", "CMYK": "*image.CMYK"}.get(img.mode, "*image.YCbCr")
     return go_image_from_rgb(np.asarray(img.convert("RGB"), dtype=np.uint8), go_type, reason)
 
 
@@ -247,8 +249,3 @@ def premultiplied_rgba8(img: GoImage) -> np.ndarray:
     if img.pixels.dtype == np.uint8:
         return img.pixels.copy()
     return (img.pixels >> 8).astype(np.uint8)
-
-
-def rgba64_from_rgba8(rgba8: np.ndarray) -> np.ndarray:
-    """``*image.RGBA`` bytes -> the 16-bit samples its ``At().RGBA()`` returns (v*0x101)."""
-    return np.asarray(rgba8, dtype=np.uint16) * 0x101

@@ -11,6 +11,10 @@ transformers 5.23.0):
 3. Both 0 -> refused. One 0 -> that side = m, the other = min(floor(long / short) * m,
    (max_patches // pooling_kernel**2) * m). More than the target pixels -> refused.
 4. If the size is unchanged the image is not resampled at all.
+Google's own ``gemma`` library (google-deepmind/gemma @ 7691fd4,
+``gemma/gm/nn/gemma4/vision/_preprocessing.py`` ``get_target_dimensions``) differs in step 3: it never
+refuses (see ``target_size_gemma_library``), and its samplers default to max_soft_tokens = 1120.
+
 5. Patches row-major, each patch HWC-flattened (P*P*C); positions (x, y) per patch; both padded to
    max_patches rows (pixels with 0, positions with -1). Soft tokens = patches / pooling_kernel**2.
 """
@@ -43,6 +47,25 @@ def target_size(img_h: int, img_w: int, patch: int, max_patches: int, pooling_ke
     return h, w
 
 
+def target_size_gemma_library(img_h: int, img_w: int, patch: int, max_patches: int,
+                              pooling_kernel: int) -> tuple[int, int]:
+    """Google's variant of steps 1-3 (gemma library ``get_target_dimensions``): never refuses — both
+    sides 0 -> one m x m unit; a 0 side -> m, the other min(max(1, floor(long / short)) * m, longest);
+    no check against the target pixels."""
+    m = pooling_kernel * patch
+    scale = math.sqrt(max_patches * patch * patch / (img_h * img_w))
+    h = int(math.floor(scale * img_h / m)) * m
+    w = int(math.floor(scale * img_w / m)) * m
+    longest = (max_patches // pooling_kernel**2) * m
+    if h == 0 and w == 0:
+        return m, m
+    if h == 0:
+        return m, min(max(1, int(math.floor(img_w / img_h))) * m, longest)
+    if w == 0:
+        return min(max(1, int(math.floor(img_h / img_w))) * m, longest), m
+    return h, w
+
+
 @dataclass(frozen=True)
 class Gemma4Plan:
     image_size: tuple[int, int]  # (h, w) decoded
@@ -56,9 +79,12 @@ class Gemma4Plan:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def plan(img_h: int, img_w: int, patch: int, max_soft_tokens: int, pooling_kernel: int) -> Gemma4Plan:
+def plan(img_h: int, img_w: int, patch: int, max_soft_tokens: int, pooling_kernel: int,
+         variant: str = "hf") -> Gemma4Plan:
+    """``variant``: ``hf`` (transformers, refuses degenerate sizes) or ``gemma-library`` (Google's)."""
     max_patches = max_soft_tokens * pooling_kernel**2
-    h, w = target_size(img_h, img_w, patch, max_patches, pooling_kernel)
+    size = {"hf": target_size, "gemma-library": target_size_gemma_library}[variant]
+    h, w = size(img_h, img_w, patch, max_patches, pooling_kernel)
     grid = (h // patch, w // patch)
     n = grid[0] * grid[1]
     return Gemma4Plan((img_h, img_w), (h, w), grid, n, max_patches, n // pooling_kernel**2)

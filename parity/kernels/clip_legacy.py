@@ -7,10 +7,12 @@ Source: ggerganov/llama.cpp, commit c392e5094deaf2d1a7c18683214f007fad3fe42b,
 
 Bit-exactness rests on reproducing each C++ operation's precision: expressions with ``double``
 literals (``-1.0 / 3 * d0``) are evaluated in float64 and narrowed to float32 where the C++ assigns them
-to a ``float``; everything else is float32, one rounding per operation in source order (x86-64 build:
-SSE2, no FMA contraction; clip.cpp is not compiled with ggml-cpu's ``-march`` flags). ``std::round`` is
-half away from zero, not numpy's half-to-even. Images are (H, W, 3) uint8, as ``clip_image_u8`` holds
-them (interleaved RGB); kernels never modify their input.
+to a ``float`` (or, in bicubic_resize's horizontal pass where the operands are integers, by an
+equivalent float32 form checked over every input triple); everything else is float32, one rounding per
+operation in source order. That is the x86-64 build (SSE2, no FMA contraction: clip.cpp does not get
+ggml-cpu's ``-march`` flags); an ARM build may contract ``a + b * t`` into FMAs and differ.
+``std::round`` is half away from zero, not numpy's half-to-even. Images are (H, W, 3) uint8, as
+``clip_image_u8`` holds them (interleaved RGB); kernels never modify their input.
 """
 
 from __future__ import annotations

@@ -309,14 +309,22 @@ def render_index(results: dict) -> str:
         f"{esc(k)} {v}" for k, v in s["totals"].items() if v) + "</p>")
     parts.append("<h2>Divergences, geometry first</h2>")
     if s["divergences"]:
-        rows = "".join(
-            f"<tr><td style=\"background:{CLASS_STYLE.get(d['class'], ('#fff',))[0]}\">{esc(d['class'])}</td>"
-            f"<td>{esc(d['preset'])}</td><td>{esc(d['impl'])} vs {esc(d['baseline'])}</td><td><code>{esc(d['stage'])}</code></td>"
-            f"<td>{len(d['images'])}: {esc(', '.join(d['images'][:6]))}{' …' if len(d['images']) > 6 else ''}</td>"
-            f"<td class=\"mono\">{esc(d['examples'][0]['detail'] if d['examples'] else '')}</td></tr>"
-            for d in s["divergences"])
-        parts.append("<table><tr><th>class</th><th>preset</th><th>impl</th><th>first stage</th><th>images</th>"
-                     f"<th>example</th></tr>{rows}</table>")
+        by_class: dict[str, list[dict]] = {}
+        for d in s["divergences"]:
+            by_class.setdefault(d["class"], []).append(d)
+        for cls, groups in by_class.items():  # already in CLASS_ORDER
+            rows = "".join(
+                f"<tr><td style=\"background:{CLASS_STYLE.get(d['class'], ('#fff',))[0]}\">{esc(d['class'])}</td>"
+                f"<td>{esc(d['preset'])}</td><td>{esc(d['impl'])} vs {esc(d['baseline'])}</td><td><code>{esc(d['stage'])}</code></td>"
+                f"<td>{len(d['images'])}: {esc(', '.join(d['images'][:6]))}{' …' if len(d['images']) > 6 else ''}</td>"
+                f"<td class=\"mono\">{esc(d['examples'][0]['detail'] if d['examples'] else '')}</td></tr>"
+                for d in groups)
+            n_cases = sum(len(d["images"]) for d in groups)
+            opened = " open" if cls in ("error", "geometry", "decode") else ""
+            parts.append(f"<details{opened}><summary><b>{esc(CLASS_STYLE.get(cls, ('', cls))[1])}</b>: "
+                         f"{len(groups)} groups, {n_cases} cases</summary>"
+                         "<table><tr><th>class</th><th>preset</th><th>impl</th><th>first stage</th><th>images</th>"
+                         f"<th>example</th></tr>{rows}</table></details>")
     else:
         parts.append("<p>None: every impl agrees with its baseline on every case.</p>")
     parts.append("<h2>Agreement matrix</h2>" + legend())

@@ -55,7 +55,10 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
         frames = [proc.normalize(f, kw["image_mean"], kw["image_std"]) for f in frames]
     tb.add("normalize", np.stack(frames), "images,C,H,W")
     if kw["do_pad"]:
-        padded = [proc.pad(f, (tile, tile) if rows else frames[0].shape[-2:]) for f in frames]
+        from transformers.models.idefics3.image_processing_pil_idefics3 import get_max_height_width
+
+        size = get_max_height_width([frames])  # the batch's largest frame; one image here
+        padded = [proc.pad(f, size) for f in frames]
         frames, masks = [p[0] for p in padded], [p[1] for p in padded]
         tb.add("pack", np.stack(frames).astype(np.float32), "images,C,H,W")
         tb.add("pixel_attention_mask", np.stack(masks), "images,H,W")

@@ -4,7 +4,8 @@ Composite over white; if either side exceeds ``longest_edge``, divide both by th
 floor; round each side up to a multiple of the patch size (Go integer division: a side floored to 0
 still gets one patch); ``imageproc.Resize`` bilinear to that size (aspect not kept exactly);
 ``Normalize`` channel-first with CLIP mean/std. ``vision.longest_edge`` is not written by
-``convert/convert_mistral.go``, so it is the Go default 1540.
+``convert/convert_mistral.go``, so it is the Go default 1540 (also for a checkpoint whose own limit
+is smaller, such as pixtral-12b's 1024: the ``pixtral`` preset runs with its patch size 16 and 1540).
 """
 
 from __future__ import annotations

@@ -43,6 +43,9 @@ class ReferenceImpl(Impl):
     description = "the model authors' own preprocessing (llava-torch, llama-models, qwen-vl-utils, mistral-common, ports)"
 
     def supports(self, preset: Preset) -> str | None:
+        if preset.path.endswith(".gguf"):
+            return ("preset derived from a GGUF file carries only llama.cpp's clip.* keys; "
+                    "the reference needs the checkpoint's own preset (--model)")
         if preset.family not in FAMILIES:
             return f"no reference recipe for family {preset.family!r}"
         return None
