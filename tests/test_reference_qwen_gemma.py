@@ -145,7 +145,7 @@ def test_phi4mm_thin_image_is_a_parity_error():
 # --- Gemma 3: port of Google DeepMind's gemma library (JAX) -----------------------------------------
 
 def _gemma_oracle():
-    return json.loads((ORACLES / "gemma-jax" / "preprocess.json").read_text())
+    return json.loads((ORACLES / "gemma-library" / "gemma3_preprocess.json").read_text())
 
 
 @pytest.mark.parametrize("case", _gemma_oracle()["cases"], ids=lambda c: f"{c['h']}x{c['w']}")
@@ -176,9 +176,37 @@ def test_gemma3_reference_vs_hf_pil():
     assert np.array_equal(patches[1, 2, 3, 4], r["normalize"].value[14 + 3, 28 + 4])
 
 
-# --- Gemma 4 / Idefics3: the HF PIL processor stands in ---------------------------------------------
+# --- Gemma 4: port of the gemma library (numpy + PIL) -----------------------------------------------
 
-@pytest.mark.parametrize("name, size", [("gemma-4", (20, 160)), ("idefics3", (2, 300)), ("smolvlm", (160, 20))])
+def _gemma4_oracle():
+    return json.loads((ORACLES / "gemma-library" / "gemma4_preprocess.json").read_text())
+
+
+@pytest.mark.parametrize("case", _gemma4_oracle()["cases"], ids=lambda c: f"{c['h']}x{c['w']}")
+def test_gemma4_reference_equals_the_gemma_library(case):
+    recorded = {k: v for k, v in _gemma4_oracle()["versions"].items() if k != "jax"}  # jax only reshuffles
+    here = {k: version(k) for k in recorded}
+    if here != recorded:
+        pytest.skip(f"oracle recorded with {recorded}, running {here}")
+    trace = ref("gemma-4", oracle_rgb(case["h"], case["w"], case["seed"]))
+    n = case["num_patches"]
+    assert trace.plan["resized"] == case["resized"] and trace.plan["num_patches"] == n
+    patches, positions = trace["pack"].value, trace["image_position_ids"].value
+    assert hashlib.sha256(np.ascontiguousarray(patches[:n]).tobytes()).hexdigest() == case["patches_sha256"]
+    assert hashlib.sha256(np.ascontiguousarray(positions[:n]).tobytes()).hexdigest() == case["positions_sha256"]
+    assert not patches[n:].any() and (positions[n:] == -1).all()
+
+
+def test_gemma4_reference_budget_differs_from_hf():
+    rgb = make_rgb(480, 640)
+    r, h = ref("gemma-4", rgb), hf("gemma-4", rgb)
+    assert r.plan["max_patches"] == 1120 * 9 and h.plan["max_patches"] == 280 * 9
+    assert r.plan["num_soft_tokens"] > 3 * h.plan["num_soft_tokens"]
+
+
+# --- Idefics3 / SmolVLM: the authors' own HF processor (PIL backend) ----------------------------------
+
+@pytest.mark.parametrize("name, size", [("idefics3", (2, 300)), ("smolvlm", (160, 20))])
 def test_stand_in_references_equal_hf_pil(name, size):
     rgb = make_rgb(*size)
     r, h = ref(name, rgb), hf(name, rgb)

@@ -11,12 +11,12 @@ transformers 5.23.0):
 3. Both 0 -> refused. One 0 -> that side = m, the other = min(floor(long / short) * m,
    (max_patches // pooling_kernel**2) * m). More than the target pixels -> refused.
 4. If the size is unchanged the image is not resampled at all.
-Google's own ``gemma`` library (google-deepmind/gemma @ 7691fd4,
-``gemma/gm/nn/gemma4/vision/_preprocessing.py`` ``get_target_dimensions``) differs in step 3: it never
-refuses (see ``target_size_gemma_library``), and its samplers default to max_soft_tokens = 1120.
-
 5. Patches row-major, each patch HWC-flattened (P*P*C); positions (x, y) per patch; both padded to
    max_patches rows (pixels with 0, positions with -1). Soft tokens = patches / pooling_kernel**2.
+
+Google's own ``gemma`` library (google-deepmind/gemma @ 7691fd4,
+``gemma/gm/nn/gemma4/vision/_preprocessing.py`` ``get_target_dimensions``) differs in step 3: it never
+refuses (see ``target_size_gemma_library``); and its samplers default to max_soft_tokens = 1120.
 """
 
 from __future__ import annotations

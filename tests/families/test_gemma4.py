@@ -44,3 +44,13 @@ def test_moderate_ratios_fill_most_of_the_budget(h, w):
 def test_known_sizes():
     assert gemma4.plan(1749, 1500, 16, 280, 3).resized == (864, 720)
     assert gemma4.plan(1, 1000, 16, 280, 3).resized == (48, 13440)  # the thin side is one 48-px unit
+
+
+@settings(max_examples=150, deadline=None)
+@given(h=sides, w=sides, tokens=st.sampled_from([70, 280, 1120]))
+def test_gemma_library_variant_agrees_with_hf_where_hf_accepts(h, w, tokens):
+    try:
+        hf = gemma4.plan(h, w, 16, tokens, 3)
+    except ParityError:
+        return
+    assert gemma4.plan(h, w, 16, tokens, 3, variant="gemma-library") == hf
