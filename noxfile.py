@@ -10,13 +10,16 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.default_venv_backend = "none"
 
 INSTALL = ("python", "-m", "pip", "install", "-q", "-c", "constraints.txt", "-e", ".[dev]")
-# llava-torch pins torch 2.0.1 / transformers 4.36.2; only its mm_utils module is used (reference impl)
-INSTALL_LLAVA = ("python", "-m", "pip", "install", "-q", "--no-deps", "-c", "constraints.txt", "llava-torch")
+# Authors' packages for the reference impl whose declared pins conflict with ours: llava-torch pins
+# torch 2.0.1 / transformers 4.36.2 (only its mm_utils module is loaded); mistral-common asks numpy<2.4
+# on Python <= 3.12 (it runs with 2.4.6). Their real requirements are in pyproject's dependencies.
+INSTALL_NODEPS = ("python", "-m", "pip", "install", "-q", "--no-deps", "-c", "constraints.txt",
+                  "llava-torch", "mistral-common")
 
 
 def install(session: nox.Session) -> None:
     session.run(*INSTALL)
-    session.run(*INSTALL_LLAVA)
+    session.run(*INSTALL_NODEPS)
 
 
 @nox.session

@@ -225,22 +225,26 @@ class CaseAssets:
         for impl, diff in case.diffs.items():
             tr = case.traces[impl]
             differing = [sd for sd in diff.stages if sd.status == "differ" and sd.kind != "plan"]
-            # the first differing array stage explains the divergence; the last shows what reaches the encoder
-            for sd in {id(x): x for x in differing[:1] + differing[-1:]}.values():
-                if base is None:
-                    continue
-                ra, rb = base.get(sd.name), tr.get(sd.name)
-                maps = level_maps(ra.value, rb.value, ra.layout, std)
-                if not maps:
-                    continue
+            if base is None or not differing:
+                continue
+            # the first differing array stage explains the divergence; the last one with comparable
+            # arrays shows what reaches the encoder
+            chosen = []
+            for group in (differing, differing[::-1]):
+                for sd in group:
+                    maps = level_maps(base.get(sd.name).value, tr.get(sd.name).value, base.get(sd.name).layout, std)
+                    if maps:
+                        chosen.append((sd.name, maps))
+                        break
+            for stage_name, maps in dict(chosen).items():
                 vmax = max(float(m["map"].max()) for m in maps)
                 items = []
                 for m in maps:
-                    rel = f"assets/{name}/heat_{slug(impl)}_{sd.name}_p{m['part']}_c{m['channel']}.png"
+                    rel = f"assets/{name}/heat_{slug(impl)}_{stage_name}_p{m['part']}_c{m['channel']}.png"
                     heat_png(m["map"], vmax).save(self.out / rel, optimize=False, compress_level=1)
                     items.append({"part": m["part"], "channel": m["channel"], "path": rel,
                                   "max_levels": round(float(m["map"].max()), 4)})
-                assets["heatmaps"].setdefault(impl, {})[sd.name] = {"vmax_levels": round(vmax, 4), "items": items}
+                assets["heatmaps"].setdefault(impl, {})[stage_name] = {"vmax_levels": round(vmax, 4), "items": items}
         d["assets"] = assets
 
 
@@ -376,7 +380,7 @@ def _shape(s: Any) -> str:
 
 
 def render_case(case: dict, prefix: str = "../") -> str:
-    from parity.matrix import stage_detail
+    from parity.matrix import plan_keys_only, stage_detail
 
     assets = case.get("assets", {})
     title = f"{case['preset']} / {case['image']}"
@@ -410,7 +414,8 @@ def render_case(case: dict, prefix: str = "../") -> str:
                 agree, colour = "= identical", CLASS_STYLE["identical"][0]
             else:
                 agree = f"{sd['status']}: {stage_detail(sd)}"
-                colour = CLASS_STYLE["geometry" if sd["kind"] == "plan" else "shape" if sd["status"] == "shape"
+                colour = CLASS_STYLE[("plan-keys" if plan_keys_only(sd) else "geometry") if sd["kind"] == "plan"
+                                     else "shape" if sd["status"] == "shape"
                                      else "pixels" if st["dtype"] == "uint8" else "float"][0]
             approx = f"<br><i>approximate: {esc(st['approximate'])}</i>" if st.get("approximate") else ""
             value = f"<br><code>{esc(st['value'])}</code>" if st["kind"] == "plan" else ""

@@ -109,12 +109,12 @@ class HfImpl(Impl):
     def supports(self, preset: Preset) -> str | None:
         if not preset.hf_processor:
             return "preset has no transformers processor"
-        if preset.family not in FAMILIES or self.backend not in FAMILIES[preset.family]:
-            return f"no {self.name} stage recipe for family {preset.family!r}"
         try:
             processor_class(preset.hf_processor, self.backend)
         except ParityError as e:
             return str(e)
+        if preset.family not in FAMILIES or self.backend not in FAMILIES[preset.family]:
+            return f"no {self.name} stage recipe for family {preset.family!r}"
         return None
 
     def run(self, image: ImageInput, preset: Preset) -> Trace:

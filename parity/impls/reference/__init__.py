@@ -8,6 +8,7 @@ provenance in the family module's docstring. Per-family recipes are registered i
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Callable
 
 from parity.decode import decode_pil
@@ -16,9 +17,7 @@ from parity.impls.base import ImageInput, Impl, injected_decode
 from parity.presets import Preset
 from parity.trace import Trace, TraceBuilder
 
-from . import llama4, llava, llava_next, minicpmv, mllama
-
-from . import gemma3, gemma4, idefics3, phi4mm, pixtral, qwen2_vl
+from . import gemma3, gemma4, idefics3, llama4, llava, llava_next, minicpmv, mllama, phi4mm, pixtral, qwen2_vl
 
 #: family -> (decode policy name, stage recipe, version string of the authors' code)
 FAMILIES: dict[str, tuple[str, Callable, str]] = {
@@ -37,6 +36,19 @@ FAMILIES: dict[str, tuple[str, Callable, str]] = {
 }
 
 
+#: family -> the authors' package (import name) its recipe calls; absent -> the recipe is a port
+REQUIRES: dict[str, str] = {
+    "llava": "llava",
+    "llava-next": "llava",
+    "mllama": "llama_models",
+    "llama4": "llama_models",
+    "qwen2-vl": "qwen_vl_utils",
+    "qwen3-vl": "qwen_vl_utils",
+    "pixtral": "mistral_common",
+    "gemma3": "jax",
+}
+
+
 class ReferenceImpl(Impl):
     name = "reference"
     version = "authors' code (per family, see `parity impls`)"
@@ -48,6 +60,9 @@ class ReferenceImpl(Impl):
                     "the reference needs the checkpoint's own preset (--model)")
         if preset.family not in FAMILIES:
             return f"no reference recipe for family {preset.family!r}"
+        package = REQUIRES.get(preset.family)
+        if package and importlib.util.find_spec(package) is None:
+            return f"the authors' package {package!r} is not installed (nox installs it; see noxfile.py)"
         return None
 
     def run(self, image: ImageInput, preset: Preset) -> Trace:
