@@ -433,10 +433,14 @@ class UpdateSummary:
     changed: list[tuple[str, str, str, str]] = field(default_factory=list)
     unchanged: int = 0
     arrays_written: int = 0
+    kept_errors: list[str] = field(default_factory=list)  # raised now; their old goldens were kept
 
     def render(self) -> str:
+        kept = ([f"  {len(self.kept_errors)} cases raise now; their goldens were kept (`parity golden check` "
+                 f"reports them): " + ", ".join(self.kept_errors[:LIST_CAP])
+                 + (" …" if len(self.kept_errors) > LIST_CAP else "")] if self.kept_errors else [])
         if not (self.added or self.removed or self.changed):
-            return f"goldens unchanged ({self.unchanged} cases) in {self.root}"
+            return "\n".join([f"goldens unchanged ({self.unchanged} cases) in {self.root}"] + kept)
         lines = [f"goldens updated in {self.root}: {len(self.added)} cases added, {len(self.changed)} stages "
                  f"changed, {len(self.removed)} cases removed, {self.unchanged} cases unchanged, "
                  f"{self.arrays_written} arrays written"]
@@ -450,7 +454,7 @@ class UpdateSummary:
             lines.append(f"  … {len(self.added) - LIST_CAP} more added")
         for key in self.removed[:LIST_CAP]:
             lines.append(f"  removed {key}")
-        return "\n".join(lines)
+        return "\n".join(lines + kept)
 
     #: an update always succeeds (it is the only writer); the CLI exits 0 after it
     passed = True
@@ -461,6 +465,7 @@ class UpdateSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"root": self.root, "passed": True, "summary": self.render().splitlines()[0], "added": self.added, "removed": self.removed,
                 "changed": [list(c) for c in self.changed], "unchanged": self.unchanged,
+                "kept_errors": self.kept_errors,
                 "arrays_written": self.arrays_written}
 
 
@@ -554,10 +559,13 @@ class GoldenUpdate:
         self.summary = UpdateSummary(str(self.store.root))
         self.cases = dict(self.store.cases)
         self.seen: set[str] = set()
+        self.errored: list[str] = []
 
     def add(self, p: Produced) -> None:
         if p.error is not None:
-            return  # an impl that raises has no golden; check reports it if it had one
+            # no new golden from a run that raised; an existing one is kept (check reports the error)
+            self.errored.append(p.key)
+            return
         store, summary = self.store, self.summary
         self.seen.add(p.key)
         new = store.updated_entry(p.key, list(p.records), p.impl_version, p.image in self.arrays_for)
@@ -591,8 +599,9 @@ class GoldenUpdate:
     def finish(self, scope: Iterable[str] | None = None, prune: bool = True) -> UpdateSummary:
         """Write the manifest. With ``prune``, golden cases in ``scope`` not produced are removed."""
         store, cases = self.store, self.cases
+        self.summary.kept_errors = sorted(k for k in set(self.errored) if k in cases)
         if prune and scope is not None:
-            for key in sorted(set(scope) - self.seen):
+            for key in sorted(set(scope) - self.seen - set(self.errored)):
                 if key in cases:
                     del cases[key]
                     self.summary.removed.append(key)

@@ -177,6 +177,15 @@ class Progress:
 # ---------------------------------------------------------------------------------------------- the run
 
 
+def supports_reason(impl, preset) -> str | None:
+    """impl.supports(preset), with an exception turned into the reason (one broken impl must not
+    stop the matrix)."""
+    try:
+        return impl.supports(preset)
+    except Exception as e:
+        return f"supports() raised {type(e).__name__}: {e}"
+
+
 def select_presets(names: Iterable[str] | None = None) -> list:
     from parity.presets import all_presets, get_preset
 
@@ -196,7 +205,7 @@ def run_matrix(presets: Iterable[str] | None = None, images: str | Sequence[str]
                baseline: str | None = None) -> dict[str, Any]:
     """Run every (preset, image) case with every impl that supports the preset (or ``impls``, those
     of them that do) and return the JSON-able results (see ``summarize`` for the ``summary`` part)."""
-    from parity.case import run_case
+    from parity.case import CaseResult, run_case
     from parity.golden import environment
     from parity.impls import IMPLS
 
@@ -210,8 +219,9 @@ def run_matrix(presets: Iterable[str] | None = None, images: str | Sequence[str]
         unknown = [n for n in (impls or []) if n not in IMPLS]
         if unknown:
             raise ParityError(f"unknown impl {unknown[0]!r}; valid: {', '.join(IMPLS)}")
-        runnable = [n for n in chosen if IMPLS[n].supports(p) is None]
-        unsupported[p.name] = {n: IMPLS[n].supports(p) for n in chosen if n not in runnable}
+        reasons = {n: supports_reason(IMPLS[n], p) for n in chosen}
+        runnable = [n for n in chosen if reasons[n] is None]
+        unsupported[p.name] = {n: reasons[n] for n in chosen if n not in runnable}
         if runnable:
             plan.extend((p, path, runnable) for path in paths)
     bar = Progress(len(plan), enabled=progress)
@@ -222,11 +232,15 @@ def run_matrix(presets: Iterable[str] | None = None, images: str | Sequence[str]
             base = baseline if baseline in runnable else None
             try:
                 case = run_case(str(path), preset, runnable, base)
-            except ParityError as e:  # the image itself is unusable: record it for every impl
-                cases.append({"preset": preset.name, "family": preset.family, "image": path.name,
-                              "baseline": None, "passed": False, "impls": {}, "diffs": {},
-                              "errors": {n: str(e) for n in runnable}, "first_divergences": {},
-                              "elapsed_s": round(time.monotonic() - t, 3)})
+            except Exception as e:  # unusable image, or an impl failing outside its run: record, go on
+                msg = str(e) if isinstance(e, ParityError) else f"{type(e).__name__}: {e}"
+                failed = CaseResult(preset, path.name, "", errors={n: msg for n in runnable})
+                d = {"preset": preset.name, "family": preset.family, "image": path.name, "baseline": None,
+                     "passed": False, "impls": {}, "diffs": {}, "errors": dict(failed.errors),
+                     "first_divergences": {}, "elapsed_s": round(time.monotonic() - t, 3)}
+                for hook in hooks:
+                    hook(failed, d)
+                cases.append(d)
                 bar.step(f"{preset.name} {path.name}")
                 continue
             d = case_dict(case, time.monotonic() - t)

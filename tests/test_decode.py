@@ -99,6 +99,17 @@ class TestBadInput:
         with pytest.raises(BadImage, match="truncated"):
             decode_pil(p)
 
+    def test_truncated_even_when_a_package_flipped_pillows_global(self, tmp_path, monkeypatch):
+        from PIL import ImageFile
+
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as llama-models does on import
+        p = tmp_path / "t.png"
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(p)
+        p.write_bytes(p.read_bytes()[:2000])
+        with pytest.raises(BadImage, match="truncated"):
+            decode_pil(p)
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored
+
     def test_decompression_bomb(self, tmp_path, monkeypatch):
         import parity.decode as dec
 

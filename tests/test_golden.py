@@ -302,3 +302,12 @@ def test_repository_goldens_hold_for_the_curated_images():
         pytest.skip("no goldens committed yet (`parity golden update`)")
     report = golden.check(images=["tiny_27x27.png"], progress=False)
     assert report.passed, report.render()
+
+
+def test_update_keeps_the_golden_of_a_case_that_now_raises(tmp_path):
+    key = case_key("toy", "toy-impl", "img.png")
+    update([produced(make_trace())], tmp_path)
+    summary = update([Produced(key, error="ValueError: broken")], tmp_path, scope=[key])
+    assert summary.removed == [] and summary.kept_errors == [key]
+    assert "raise now; their goldens were kept" in summary.render()
+    assert key in manifest(tmp_path)["cases"]

@@ -117,7 +117,8 @@ class TestDecodeCache:
 
     def test_traces_identical_with_and_without_cache(self):
         preset = get_preset("llava-1.5")
-        impl = next(i for i in IMPLS.values() if i.supports(preset) is None)
+        impl = IMPLS["hf-pil"]
+        assert impl.supports(preset) is None
         image = ImageInput(str(IMAGES / "oddpad_501x300.png"))
         plain = impl.run(image, preset)
         with matrix.decode_cache():
@@ -209,3 +210,40 @@ def test_matrix_main_writes_reports_and_exit_code(tmp_path, monkeypatch):
     assert json.loads((out / "results.json").read_text())["golden"]["by_stage"] == {"decode": [key]}
     assert f"stage `decode` changed in 1 cases: {key}" in (out / "summary.md").read_text()
     assert 'class="cell regressed"' in (out / "index.html").read_text()
+
+
+def test_a_failing_case_is_recorded_and_the_matrix_goes_on(monkeypatch, tmp_path):
+    import parity.case
+    from parity.golden import GoldenCheck
+
+    real = parity.case.run_case
+
+    def flaky(path, preset, *a, **kw):
+        if preset.name == "llava-1.5":
+            raise RuntimeError("broken impl state")
+        return real(path, preset, *a, **kw)
+
+    monkeypatch.setattr(parity.case, "run_case", flaky)
+    checker = GoldenCheck(tmp_path)
+    results = matrix.run_matrix(["llava-1.5", "pixtral"], ["tiny_27x27.png"], hooks=[matrix.golden_hook(checker.add)],
+                                progress=False)
+    failed, ok = results["cases"]
+    assert set(failed["errors"].values()) == {"RuntimeError: broken impl state"}
+    assert failed["golden"] and set(failed["golden"].values()) == {"error"}
+    assert ok["preset"] == "pixtral" and ok["impls"]
+    assert results["summary"]["totals"]["error"] >= 1
+
+
+def test_an_impl_whose_supports_raises_is_listed_unsupported(monkeypatch):
+    class Broken:
+        name, version, description = "broken", "0", "raises in supports"
+
+        def supports(self, preset):
+            raise ValueError("llava.__spec__ is None")
+
+        def to_dict(self):
+            return {"name": self.name, "version": self.version, "description": self.description}
+
+    monkeypatch.setitem(IMPLS, "broken", Broken())
+    results = matrix.run_matrix(["pixtral"], ["tiny_27x27.png"], progress=False)
+    assert "supports() raised ValueError" in results["unsupported"]["pixtral"]["broken"]

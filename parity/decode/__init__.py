@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from parity.errors import BadImage, ParityError
 
@@ -97,6 +97,17 @@ def read_bytes(path: str | os.PathLike) -> bytes:
 
 def open_pil(data: bytes, label: str) -> Image.Image:
     """Open and fully load with Pillow; corrupt, truncated and oversized inputs raise ParityError."""
+    # Some authors' packages flip Pillow's global LOAD_TRUNCATED_IMAGES on import (llama-models'
+    # llama4/preprocess.py does); a truncated file must still be an error here, so pin it for the load.
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        return _open_pil_strict(data, label)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
+def _open_pil_strict(data: bytes, label: str) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

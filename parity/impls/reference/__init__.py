@@ -9,7 +9,8 @@ provenance in the family module's docstring. Per-family recipes are registered i
 from __future__ import annotations
 
 import importlib.util
-from typing import Callable
+import sys
+from collections.abc import Callable
 
 from parity.decode import decode_pil
 from parity.errors import ParityError
@@ -49,6 +50,12 @@ REQUIRES: dict[str, str] = {
 }
 
 
+def _installed(package: str) -> bool:
+    if package in sys.modules:  # e.g. llava, registered without its __init__ by the llava recipe
+        return True
+    return importlib.util.find_spec(package) is not None
+
+
 class ReferenceImpl(Impl):
     name = "reference"
     version = "authors' code (per family, see `parity impls`)"
@@ -61,7 +68,7 @@ class ReferenceImpl(Impl):
         if preset.family not in FAMILIES:
             return f"no reference recipe for family {preset.family!r}"
         package = REQUIRES.get(preset.family)
-        if package and importlib.util.find_spec(package) is None:
+        if package and not _installed(package):
             return f"the authors' package {package!r} is not installed (nox installs it; see noxfile.py)"
         return None
 
