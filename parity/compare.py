@@ -165,13 +165,17 @@ def _jsonable(v: Any) -> Any:
 
 
 def diff_plan(a: dict, b: dict) -> dict[str, Any]:
-    """Exact key-by-key diff of two plan dicts: {key: {"a": va, "b": vb}} for keys that differ."""
-    out = {}
-    for k in list(a) + [k for k in b if k not in a]:
-        va, vb = a.get(k, "<absent>"), b.get(k, "<absent>")
-        if va != vb:
-            out[k] = {"a": va, "b": vb}
-    return out
+    """Exact key-by-key diff of two plan dicts: {key: {"a": va, "b": vb}} for keys both have and that
+    differ. A key only one side records (an impl that computes no aspect-ratio id, say) is not a
+    divergence; ``plan_only_keys`` lists those."""
+    return {k: {"a": a[k], "b": b[k]} for k in a if k in b and a[k] != b[k]}
+
+
+def plan_only_keys(a: dict, b: dict) -> str:
+    only_a, only_b = [k for k in a if k not in b], [k for k in b if k not in a]
+    parts = ([f"only the baseline records {', '.join(only_a)}"] if only_a else []) + \
+        ([f"only the impl records {', '.join(only_b)}"] if only_b else [])
+    return "; ".join(parts)
 
 
 def channel_axis(layout: str, ndim: int) -> int | None:
@@ -298,9 +302,11 @@ def diff_records(ra: StageRecord | None, rb: StageRecord | None, std: list[float
         present = "baseline" if ra is not None else "impl"
         return StageDiff(name=name, status="missing", kind="missing", note=f"only the {present} has this stage")
     if ra.kind == "plan" or rb.kind == "plan":
-        pd = diff_plan(ra.value, rb.value) if ra.kind == rb.kind == "plan" else {"value": {"a": "?", "b": "?"}}
+        both = ra.kind == rb.kind == "plan"
+        pd = diff_plan(ra.value, rb.value) if both else {"value": {"a": "?", "b": "?"}}
         return StageDiff(name=name, status="equal" if not pd else "differ", kind="plan", dtype_a="json",
-                         dtype_b="json", plan_diff=pd, plan_a=_plan_value(ra), plan_b=_plan_value(rb))
+                         dtype_b="json", plan_diff=pd, plan_a=_plan_value(ra), plan_b=_plan_value(rb),
+                         note=plan_only_keys(ra.value, rb.value) if both else "")
     if ra.sha256 == rb.sha256 and ra.dtype == rb.dtype and ra.shape == rb.shape:
         return StageDiff(name=name, status="equal", kind=ra.kind, dtype_a=ra.dtype, dtype_b=rb.dtype,
                          shape_a=ra.shape, shape_b=rb.shape, n=int(np.asarray(ra.value).size) if ra.kind == "array" else 0)
@@ -308,6 +314,8 @@ def diff_records(ra: StageRecord | None, rb: StageRecord | None, std: list[float
     b_int = np.dtype(rb.dtype).kind in "iub" if rb.dtype != "none" else True
     if ra.layout != rb.layout and a_int == b_int and ra.kind == rb.kind == "array":
         converted = _compare_canvas_with_tiles(name, ra, rb, std)
+        if converted is None:  # (not `or`: a StageDiff that differs is falsy)
+            converted = _compare_padded_tiles(name, ra, rb, std)
         if converted is not None:
             return converted
     if ra.layout != rb.layout or a_int != b_int:
@@ -361,6 +369,27 @@ def _compare_canvas_with_tiles(name: str, ra: StageRecord, rb: StageRecord, std:
         return None
     note = f"the {which}'s canvas ({ra.layout if which == 'baseline' else rb.layout!r}) cut into row-major tiles to compare"
     out = diff_arrays(name, ta, tb, layout, std, ra.dtype, rb.dtype, note)
+    return StageDiff(**{**out.__dict__, "shape_a": ra.shape, "shape_b": rb.shape})
+
+
+def _compare_padded_tiles(name: str, ra: StageRecord, rb: StageRecord, std: list[float] | None) -> StageDiff | None:
+    """One side zero-pads its tiles to the model's maximum (``max_tiles,C,H,W``, as Ollama feeds mllama),
+    the other keeps only the real ones (``tiles,C,H,W``): compare the real tiles, and say whether the
+    padding is all zeros (None when the layouts are not that pair)."""
+    axes_a, axes_b = layout_axes(ra.layout), layout_axes(rb.layout)
+    va, vb = np.asarray(ra.value), np.asarray(rb.value)
+    if axes_a[1:] != axes_b[1:] or {axes_a[0], axes_b[0]} != {"tiles", "max_tiles"} or va.shape[1:] != vb.shape[1:]:
+        return None
+    padded, real = (va, vb) if axes_a[0] == "max_tiles" else (vb, va)
+    n = real.shape[0]
+    if padded.shape[0] < n:
+        return None
+    which = "baseline" if padded is va else "impl"
+    zeros = not np.any(padded[n:])
+    note = (f"the {which} pads to {padded.shape[0]} tiles; its first {n} compared, the padding is "
+            f"{'all zeros' if zeros else 'NOT all zeros'}")
+    ta, tb = (padded[:n], real) if padded is va else (real, padded[:n])
+    out = diff_arrays(name, ta, tb, "tiles," + ",".join(axes_a[1:]), std, ra.dtype, rb.dtype, note)
     return StageDiff(**{**out.__dict__, "shape_a": ra.shape, "shape_b": rb.shape})
 
 

@@ -173,3 +173,31 @@ def test_llama32_1500x1749_scenario(photo, tmp_path):
     assert iso["n_diff_from_upstream"] + iso["n_diff"] == td["pack"].n_diff
     assert 0 < iso["n_diff_from_upstream"] <= td["resize"].n_diff
     assert iso["n_diff"] > 0 and iso["max_abs"] < 1e-6  # float32 rounding only, where the pixels agree
+
+
+class TestPlanAndPadding:
+    def test_a_plan_key_only_one_side_records_is_not_a_divergence(self):
+        from parity.compare import diff_records
+        from parity.trace import StageRecord
+
+        a = StageRecord("plan", {"grid": [2, 2], "aspect_ratio_id": 6}, "plan")
+        b = StageRecord("plan", {"grid": [2, 2]}, "plan")
+        d = diff_records(a, b)
+        assert d.passed and "only the baseline records aspect_ratio_id" in d.note
+        c = StageRecord("plan", {"grid": [1, 2]}, "plan")
+        assert diff_records(a, c).plan_diff == {"grid": {"a": [2, 2], "b": [1, 2]}}
+
+    def test_tiles_zero_padded_to_max_are_compared_on_the_real_tiles(self):
+        from parity.compare import diff_records
+        from parity.trace import StageRecord
+
+        real = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+        padded = np.zeros((4, 3, 4, 4), np.float32)
+        padded[:2] = real
+        d = diff_records(StageRecord("pack", real, "tiles,C,H,W"), StageRecord("pack", padded, "max_tiles,C,H,W"))
+        assert d.status == "equal" and "padding is all zeros" in d.note
+        padded[1, 2, 3, 3] += 1
+        padded[3, 0, 0, 0] = 5
+        d = diff_records(StageRecord("pack", real, "tiles,C,H,W"), StageRecord("pack", padded, "max_tiles,C,H,W"))
+        assert d.n_diff == 1 and d.worst_at == {"tile": 1, "channel": 2, "y": 3, "x": 3}
+        assert "NOT all zeros" in d.note

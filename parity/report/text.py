@@ -58,6 +58,8 @@ def render_stage_diff(sd: dict) -> list[str]:
     if sd["kind"] == "plan":
         for k, v in list(sd["plan_diff"].items())[:HIST_CAP * 2]:
             out.append(f"    {k}: baseline {v['a']}  vs  {v['b']}")
+        if sd.get("note"):
+            out.append(f"    note: {sd['note']}")
         return out
     if sd["status"] == "shape":
         out.append(f"    shape {_shape(sd['shape'][0])} vs {_shape(sd['shape'][1])}: {sd.get('note', '')}")
