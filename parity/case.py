@@ -33,6 +33,7 @@ class CaseResult:
     errors: dict[str, str] = field(default_factory=dict)
     diffs: dict[str, TraceDiff] = field(default_factory=dict)
     injected: str | None = None
+    diagnoses: dict[str, Any] = field(default_factory=dict)  # impl -> Diagnosis (with --diagnose)
 
     @property
     def passed(self) -> bool:
@@ -50,6 +51,7 @@ class CaseResult:
                              "trace": t.to_dict()} for name, t in self.traces.items()},
             "errors": self.errors,
             "diffs": {name: d.to_dict() for name, d in self.diffs.items()},
+            "diagnoses": {name: d.to_dict() for name, d in self.diagnoses.items()},
         }
 
 
@@ -77,7 +79,7 @@ def injected_pixels(image_path: str, from_stage: str | None) -> np.ndarray | Non
 
 
 def run_case(image_path: str, preset: Preset, impl_names: list[str] | None = None,
-             baseline: str | None = None, from_stage: str | None = None) -> CaseResult:
+             baseline: str | None = None, from_stage: str | None = None, diagnose: bool = False) -> CaseResult:
     impls = select_impls(preset, impl_names)
     names = [i.name for i in impls]
     if baseline is None:
@@ -102,4 +104,11 @@ def run_case(image_path: str, preset: Preset, impl_names: list[str] | None = Non
         for name, tr in result.traces.items():
             if name != baseline:
                 result.diffs[name] = compare_traces(base, tr, std)
+    if diagnose:
+        from parity.diagnose import diagnose_traces
+
+        for name, d in result.diffs.items():
+            if not d.passed:
+                result.diagnoses[name] = diagnose_traces(base, result.traces[name], preset, image_path,
+                                                         IMPLS[baseline])
     return result

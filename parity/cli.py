@@ -53,7 +53,8 @@ def cmd_run(args) -> int:
     from parity.report.text import render_run
 
     preset = _load_preset(args)
-    cases = [run_case(img, preset, _csv(args.impl), args.baseline, args.from_stage) for img in args.images]
+    cases = [run_case(img, preset, _csv(args.impl), args.baseline, args.from_stage, args.diagnose)
+             for img in args.images]
     payload = {"command": "run", "cases": [c.to_dict() for c in cases]}
     _emit(payload, args.json, render_run(payload) if not args.json else "")
     return 0 if all(c.passed for c in cases) else 1
@@ -155,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--impl", help="comma-separated impls (default: all that support the preset)")
     r.add_argument("--baseline", help="impl the others are compared against (default: reference, else first)")
     r.add_argument("--from-stage", choices=["decode"], help="feed every impl the same pixels from this stage")
+    r.add_argument("--diagnose", action="store_true",
+                   help="rank likely causes of each divergence (re-runs candidate kernels: slower)")
     r.set_defaults(fn=cmd_run)
 
     d = sub.add_parser("dump", help="write one impl's stage to .bin (inp_raw bytes), .npy or .npz")

@@ -77,6 +77,15 @@ class TestRun:
         assert set(stages[0]) >= {"name", "dtype", "shape", "layout", "sha1", "sha256", "approximate"}
         assert code == (0 if case["passed"] else 1)
 
+    def test_diagnose_names_the_fused_normalize_of_torchvision(self, capsys, image_file):
+        code, out, _ = run_cli(capsys, "run", image_file(560, 560), "-m", "llama-3.2-vision",
+                               "--impl", "hf-pil,hf-torchvision", "--diagnose", "--json")
+        case = json.loads(out)["cases"][0]
+        # a 560x560 image is not resized: the only difference is the fused rescale+normalize arithmetic
+        assert code == 1 and case["diffs"]["hf-torchvision"]["first_divergence"] in ("normalize", "pack")
+        top = case["diagnoses"]["hf-torchvision"]["causes"][0]
+        assert top["match"] == "exact" and top["stage"] == "normalize"
+
     def test_identical_impl_pair_exits_0(self, capsys, image_file):
         code, out, _ = run_cli(capsys, "run", image_file(560, 560), "-m", "llama-3.2-vision",
                                "--impl", "hf-pil,hf-pil")

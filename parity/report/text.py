@@ -84,6 +84,17 @@ def render_stage_diff(sd: dict) -> list[str]:
     return out
 
 
+def render_diagnosis(diag: dict, cap: int = 3) -> list[str]:
+    """The ranked causes of a diagnosis dict (``Diagnosis.to_dict()``)."""
+    if diag["verdict"] == "unknown":
+        return [f"likely cause: unknown ({len(diag['checked'])} hypotheses checked, none explains it)"]
+    out = ["likely causes, best first:"] if diag["causes"] else []
+    for i, c in enumerate(diag["causes"][:cap], 1):
+        out.append(f"  {i}. [{c['match']}] {c['title']} (stage {c['stage']})")
+        out.append(f"     evidence: {c['evidence']}")
+    return out
+
+
 def render_case(case: dict) -> str:
     lines = [f"{case['image']}  —  preset {case['preset']} ({case['family']}), baseline {case['baseline']}"
              + (f", all impls fed the same pixels from stage '{case['injected_from_stage']}'"
@@ -107,6 +118,9 @@ def render_case(case: dict) -> str:
         lines.extend(render_stage_diff(first))
         if d["consequences"]:
             lines.append(f"    later stages that differ as a consequence: {', '.join(d['consequences'])}")
+        diag = case.get("diagnoses", {}).get(name)
+        if diag:
+            lines.extend("    " + ln for ln in render_diagnosis(diag))
     if not case["passed"]:
         lines.append("")
         lines.append("Next: `parity dump IMAGE --model PRESET --impl IMPL --stage STAGE -o x.npy` to inspect a "
