@@ -52,12 +52,21 @@ def render_trace_table(trace: dict, diff: dict | None, baseline: str) -> list[st
     return out
 
 
+def _compact(plan: dict, width: int = 200) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in plan.items())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def render_stage_diff(sd: dict) -> list[str]:
     """Details of one differing stage."""
     out = []
     if sd["kind"] == "plan":
         for k, v in list(sd["plan_diff"].items())[:HIST_CAP * 2]:
             out.append(f"    {k}: baseline {v['a']}  vs  {v['b']}")
+        both = sd.get("plan") or {}
+        if both.get("a") is not None and both.get("b") is not None:
+            out.append(f"    baseline decision: {_compact(both['a'])}")
+            out.append(f"    impl decision:     {_compact(both['b'])}")
         if sd.get("note"):
             out.append(f"    note: {sd['note']}")
         return out
