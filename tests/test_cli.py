@@ -86,6 +86,15 @@ class TestRun:
         top = case["diagnoses"]["hf-torchvision"]["causes"][0]
         assert top["match"] == "exact" and top["stage"] == "normalize"
 
+    def test_geometry_divergence_shows_at_plan_with_both_decisions(self, capsys, image_file):
+        # a 3-tile-wide image: Ollama numbers the (1, 3) grid differently from transformers
+        code, out, _ = run_cli(capsys, "run", image_file(480, 1200), "-m", "llama-3.2-vision", "--impl", "hf-pil,ollama")
+        assert code == 1
+        assert "ollama first diverges from hf-pil at stage 'plan':" in out
+        assert "aspect_ratio_id: baseline 3  vs  7" in out
+        assert "baseline decision: image_size=[480, 1200], canvas=[560, 1680], grid=[1, 3]" in out
+        assert "impl decision:     image_size=[480, 1200]" in out
+
     def test_identical_impl_pair_exits_0(self, capsys, image_file):
         code, out, _ = run_cli(capsys, "run", image_file(560, 560), "-m", "llama-3.2-vision",
                                "--impl", "hf-pil,hf-pil")
