@@ -89,7 +89,10 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         raise BadImage(f"image not found: {p}")
     if p.is_dir():
         raise BadImage(f"image path is a directory: {p}")
-    data = p.read_bytes()
+    try:
+        data = p.read_bytes()
+    except OSError as e:  # unreadable: permissions, I/O error
+        raise BadImage(f"cannot read image {p}: {e.strerror or e}") from None
     if not data:
         raise BadImage(f"image file is empty (0 bytes): {p}")
     return data
