@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 from PIL import Image
+
+# Property tests draw the same examples on every run (CI must not flake); set
+# HYPOTHESIS_PROFILE=explore locally to search new random examples.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def make_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
