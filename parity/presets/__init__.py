@@ -57,6 +57,16 @@ class Preset:
         """Values of overlay ``name`` for this preset ({} when the preset has none)."""
         return self.overlays.get(name, MappingProxyType({}))
 
+    def clip_metadata(self) -> Mapping[str, Any] | None:
+        """The llama.cpp mmproj ``clip.*`` metadata this preset implies: its ``gguf`` overlay, else its own
+        values when they are GGUF-keyed (a preset derived from an mmproj file); None when it has neither."""
+        overlay = self.overlay("gguf")
+        if overlay:
+            return overlay
+        if any(k.startswith("clip.") for k in self.values):
+            return self.values
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

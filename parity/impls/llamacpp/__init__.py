@@ -17,8 +17,7 @@ for the slicing preprocessors), ``normalize`` (float32 HWC per chunk: ``(x / 255
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,7 +26,7 @@ from parity.errors import ParityError
 from parity.impls.base import ImageInput, Impl, injected_decode
 from parity.impls.llamacpp.dyn_size import preprocess_dyn_size
 from parity.impls.llamacpp.fixed_size import preprocess_fixed_size
-from parity.impls.llamacpp.hparams import KEY_PROJ_TYPE, KEY_VISION_PROJ_TYPE, ClipHparams, hparams_from_gguf
+from parity.impls.llamacpp.hparams import ClipHparams, hparams_from_gguf
 from parity.impls.llamacpp.idefics3 import preprocess_idefics3
 from parity.impls.llamacpp.internvl import preprocess_internvl
 from parity.impls.llamacpp.llava_uhd import preprocess_llava_uhd
@@ -46,16 +45,6 @@ PREPROCESSORS: dict[str, Callable[[np.ndarray, ClipHparams], Preprocessed]] = {
     "internvl": preprocess_internvl,
 }
 SLICING = ("llava_uhd", "idefics3", "internvl")
-
-
-def gguf_values(preset: Preset) -> Mapping[str, Any] | None:
-    """The clip.* metadata the impl runs from: the gguf overlay, else GGUF-keyed preset values."""
-    overlay = preset.overlay("gguf")
-    if overlay:
-        return overlay
-    if KEY_PROJ_TYPE in preset.values or KEY_VISION_PROJ_TYPE in preset.values:
-        return preset.values
-    return None
 
 
 def normalize_llamacpp(img: np.ndarray, mean: tuple, std: tuple) -> np.ndarray:
@@ -88,7 +77,7 @@ class LlamaCppImpl(Impl):
                    f"{COMMIT}, configured from the mmproj's clip.* metadata; numpy port, stb decode")
 
     def supports(self, preset: Preset) -> str | None:
-        values = gguf_values(preset)
+        values = preset.clip_metadata()
         if values is None:
             return "preset has no gguf overlay (clip.* metadata of its mmproj)"
         try:
@@ -98,7 +87,7 @@ class LlamaCppImpl(Impl):
         return None
 
     def hparams(self, preset: Preset) -> ClipHparams:
-        values = gguf_values(preset)
+        values = preset.clip_metadata()
         if values is None:
             raise ParityError(f"{self.name} cannot run {preset.name}: preset has no gguf overlay")
         return hparams_from_gguf(values)

@@ -27,7 +27,7 @@ import numpy as np
 from parity.errors import ParityError
 from parity.impls.base import ImageInput, Impl, injected_decode
 from parity.impls.llamacpp_legacy.anyres import stages_anyres
-from parity.impls.llamacpp_legacy.config import LegacyConfig, config_from_gguf, gguf_values, llava_branch
+from parity.impls.llamacpp_legacy.config import LegacyConfig, config_from_gguf, llava_branch
 from parity.impls.llamacpp_legacy.fixed import stages_fixed
 from parity.impls.llamacpp_legacy.glm import stages_glm
 from parity.impls.llamacpp_legacy.qwen2vl import stages_qwen2vl
@@ -63,7 +63,7 @@ class LlamaCppLegacyImpl(Impl):
                    f"{COMMIT}, configured from the mmproj's clip.* metadata; numpy port, stb decode")
 
     def supports(self, preset: Preset) -> str | None:
-        values = gguf_values(preset)
+        values = preset.clip_metadata()
         if values is None:
             return "preset has no gguf overlay (clip.* metadata of its mmproj)"
         try:
@@ -73,7 +73,7 @@ class LlamaCppLegacyImpl(Impl):
         return None
 
     def config(self, preset: Preset) -> LegacyConfig:
-        values = gguf_values(preset)
+        values = preset.clip_metadata()
         if values is None:
             raise ParityError(f"{self.name} cannot run {preset.name}: preset has no gguf overlay")
         return config_from_gguf(values)

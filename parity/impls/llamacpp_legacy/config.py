@@ -73,17 +73,6 @@ class LegacyConfig:
         return self.merge_type != "spatial_unpad"
 
 
-def gguf_values(preset) -> Mapping[str, Any] | None:
-    """The clip.* metadata of a preset: its gguf overlay, else GGUF-keyed values of a preset derived
-    from an mmproj file."""
-    overlay = preset.overlay("gguf")
-    if overlay:
-        return overlay
-    if any(k.startswith("clip.") for k in preset.values):
-        return preset.values
-    return None
-
-
 def _f32_triple(values: Mapping[str, Any], key: str) -> tuple[float, float, float]:
     if key not in values:
         raise ParityError(f"mmproj metadata lacks {key} (clip_model_load fails without it)")
