@@ -39,3 +39,35 @@ def image_file(tmp_path):
         return str(path)
 
     return make
+
+
+LLAVA_TORCH = "llava-torch==1.2.2.post1"
+
+
+@pytest.fixture(scope="session")
+def llava_mm_utils_real(tmp_path_factory):
+    """The real ``llava/mm_utils.py`` of llava-torch 1.2.2.post1, installed by pip into a temporary
+    ``--target`` directory (never into the environment: its metadata pins torch 2.0.1 and
+    transformers 4.36.2) and loaded without ``llava/__init__.py`` (which imports the model classes).
+    Needs PyPI, as the README's install does; a failed download fails the tests that use it."""
+    import importlib
+    import subprocess
+    import sys
+    import types
+
+    target = tmp_path_factory.mktemp("llava-torch")
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                           LLAVA_TORCH], capture_output=True, text=True)
+    assert proc.returncode == 0, f"could not download {LLAVA_TORCH} into {target}: {proc.stderr[-500:]}"
+    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "llava" or k.startswith("llava.")}
+    package = types.ModuleType("llava")
+    package.__path__ = [str(target / "llava")]
+    sys.modules["llava"] = package
+    try:
+        module = importlib.import_module("llava.mm_utils")
+    finally:
+        for k in [k for k in sys.modules if k == "llava" or k.startswith("llava.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+    assert module.__file__.startswith(str(target))
+    return module

@@ -39,10 +39,8 @@ def test_resize_equals_transformers(h, w):
 
 @settings(max_examples=60, deadline=None)
 @given(h=st.integers(1, 64), w=st.integers(1, 64))
-def test_square_canvas_equals_llava_expand2square(h, w):
-    from parity.impls.reference.llava import mm_utils
-
-    expand2square = mm_utils().expand2square
+def test_square_canvas_equals_llava_expand2square(h, w, llava_mm_utils_real):
+    expand2square = llava_mm_utils_real.expand2square
 
     rgb = np.full((h, w, 3), 255, dtype=np.uint8)
     fill = llava.mean_fill([0.48145466, 0.4578275, 0.40821073])

@@ -49,10 +49,8 @@ def test_plan_equals_transformers_helpers(h, w, name):
 
 @settings(max_examples=120, deadline=None)
 @given(h=sides, w=sides, name=presets)
-def test_wh_order_equals_llava_repo(h, w, name):
-    from parity.impls.reference.llava import mm_utils as load_mm_utils
-
-    mm_utils = load_mm_utils()
+def test_wh_order_equals_llava_repo(h, w, name, llava_mm_utils_real):
+    mm_utils = llava_mm_utils_real
     p = llava_next.plan(h, w, PINPOINTS[name], TILE[name], "wh")
     bw, bh = mm_utils.select_best_resolution((w, h), PINPOINTS[name])
     assert p.best_resolution == (bh, bw)

@@ -1,8 +1,9 @@
 """``reference``: the model authors' own preprocessing, quirks included.
 
-Where the authors publish their code as a package it is called (llava-torch, llama-models,
-qwen-vl-utils, mistral-common); where it cannot be imported here, the needed module is ported with
-provenance in the family module's docstring. Per-family recipes are registered in FAMILIES:
+Where the authors publish their code as an installable package it is called (llama-models,
+qwen-vl-utils, mistral-common); where it cannot be installed or imported here (llava-torch pins an
+obsolete torch/transformers; MiniCPM-V and Phi-4 ship remote code), the needed module is ported with
+provenance in the family module's docstring and checked against the real code in a test. Per-family recipes are registered in FAMILIES:
 ``fn(rgb, preset, tb)`` records the stages after ``decode``.
 """
 
@@ -38,9 +39,8 @@ FAMILIES: dict[str, tuple[str, Callable, str]] = {
 
 
 #: family -> the authors' package (import name) its recipe calls; absent -> the recipe is a port
+#: (LLaVA's llava/mm_utils.py is ported: llava-torch pins torch 2.0.1 / transformers 4.36.2)
 REQUIRES: dict[str, str] = {
-    "llava": "llava",
-    "llava-next": "llava",
     "mllama": "llama_models",
     "llama4": "llama_models",
     "qwen2-vl": "qwen_vl_utils",
@@ -51,15 +51,13 @@ REQUIRES: dict[str, str] = {
 
 
 def _installed(package: str) -> bool:
-    if package in sys.modules:  # e.g. llava, registered without its __init__ by the llava recipe
-        return True
-    return importlib.util.find_spec(package) is not None
+    return package in sys.modules or importlib.util.find_spec(package) is not None
 
 
 class ReferenceImpl(Impl):
     name = "reference"
     version = "authors' code (per family, see `parity impls`)"
-    description = "the model authors' own preprocessing (llava-torch, llama-models, qwen-vl-utils, mistral-common, ports)"
+    description = "the model authors' own preprocessing (llama-models, qwen-vl-utils, mistral-common, gemma/jax; cited ports of LLaVA, MiniCPM-V, Phi-4)"
 
     def supports(self, preset: Preset) -> str | None:
         if preset.path.endswith(".gguf"):
@@ -69,7 +67,8 @@ class ReferenceImpl(Impl):
             return f"no reference recipe for family {preset.family!r}"
         package = REQUIRES.get(preset.family)
         if package and not _installed(package):
-            return f"the authors' package {package!r} is not installed (nox installs it; see noxfile.py)"
+            return (f"the authors' package {package!r} is not installed (run the README's install command: "
+                    "python -m pip install -c constraints.txt -e '.[dev]')")
         return None
 
     def run(self, image: ImageInput, preset: Preset) -> Trace:

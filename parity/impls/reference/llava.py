@@ -1,5 +1,7 @@
 """LLaVA-1.5 / MobileVLM ``reference``: the LLaVA repo's own ``process_images`` (llava-torch
-1.2.2.post1 = haotian-liu/LLaVA v1.2.2, ``llava/mm_utils.py``), called for real.
+1.2.2.post1 = haotian-liu/LLaVA v1.2.2, ``llava/mm_utils.py``), through its port
+``parity.impls.reference.llava_mm_utils`` (the package pins torch 2.0.1 / transformers 4.36.2 and
+cannot be installed here; the port is checked against it in tests/impls/test_llava_mm_utils_port.py).
 
 ``image_aspect_ratio == "pad"``: ``expand2square`` with the mean colour, then the vision tower's
 CLIPImageProcessor ``preprocess`` (shortest-edge bicubic resize, center crop, rescale, normalize).
@@ -8,8 +10,7 @@ code, so the same call serves both presets.
 
 The CLIP processor is transformers' ``CLIPImageProcessorPil`` built from the preset values (the
 tower's preprocessor_config.json); LLaVA pinned transformers 4.36.2, whose CLIPImageProcessor was the
-same PIL/NumPy pipeline — not re-run here. llava-torch is installed without its (obsolete, pinned)
-dependencies: ``pip install --no-deps llava-torch==1.2.2.post1``; only ``llava.mm_utils`` is used.
+same PIL/NumPy pipeline — not re-run here.
 
 Stages: ``pad`` is the real ``expand2square`` output; ``resize`` / ``tiles`` / ``normalize`` call the
 same processor's methods in its ``_preprocess`` order; ``pack`` is the real ``process_images`` output.
@@ -17,39 +18,17 @@ same processor's methods in its ``_preprocess`` order; ``pack`` is the real ``pr
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
-from types import SimpleNamespace
-
 import numpy as np
 
 from parity.errors import ParityError
 from parity.families import llava as geometry
+from parity.impls.reference import llava_mm_utils as mm
 from parity.trace import TraceBuilder
 
-VERSION = "llava-torch 1.2.2.post1 (haotian-liu/LLaVA v1.2.2 llava/mm_utils.py) + transformers CLIPImageProcessorPil"
+VERSION = ("haotian-liu/LLaVA v1.2.2 llava/mm_utils.py (llava-torch 1.2.2.post1, ported) "
+           "+ transformers CLIPImageProcessorPil")
 
 _PIL_RESAMPLE = {"nearest": 0, "lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5}
-
-
-def mm_utils():
-    """``llava.mm_utils`` from the installed llava-torch, loaded without running ``llava/__init__.py``
-    (which imports the LLaVA model classes, written for transformers 4.36): the package is registered
-    as a bare namespace over its own directory, then only ``llava.constants`` and ``llava.mm_utils``
-    are imported from it."""
-    loaded = sys.modules.get("llava.mm_utils")
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.find_spec("llava")
-    if spec is None or not spec.submodule_search_locations:
-        raise ParityError("reference needs llava-torch: pip install --no-deps llava-torch==1.2.2.post1")
-    if "llava" not in sys.modules:
-        package = types.ModuleType("llava")
-        package.__path__ = list(spec.submodule_search_locations)
-        sys.modules["llava"] = package
-    return importlib.import_module("llava.mm_utils")
 
 
 def clip_processor(preset, side: int | None = None):
@@ -72,7 +51,6 @@ def _hwc(chw) -> np.ndarray:
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     from PIL import Image
 
-    mm = mm_utils()
     proc = clip_processor(preset)
     aspect = preset["image_aspect_ratio"]
     if aspect not in ("pad", None):
@@ -93,7 +71,5 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     tb.add("tiles", x[None], "tiles,C,H,W uint8", note="center crop")
     x = proc.normalize(proc.rescale(x, proc.rescale_factor), proc.image_mean, proc.image_std)
     tb.add("normalize", x, "C,H,W")
-    cfg = SimpleNamespace(image_aspect_ratio=aspect)
-    pack = mm.process_images([Image.fromarray(rgb)], proc, cfg)
-    tb.add("pack", np.asarray(pack.numpy() if hasattr(pack, "numpy") else pack), "batch,C,H,W",
-           note="llava.mm_utils.process_images")
+    pack = mm.process_images([Image.fromarray(rgb)], proc, aspect)
+    tb.add("pack", np.asarray(pack), "batch,C,H,W", note="llava.mm_utils.process_images (port)")

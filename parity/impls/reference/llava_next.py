@@ -1,6 +1,6 @@
 """LLaVA-NeXT ``reference``: the LLaVA repo's own anyres path (llava-torch 1.2.2.post1 =
-haotian-liu/LLaVA v1.2.2, ``llava/mm_utils.py`` ``process_images`` -> ``process_anyres_image``), called
-for real.
+haotian-liu/LLaVA v1.2.2, ``llava/mm_utils.py`` ``process_images`` -> ``process_anyres_image``), through
+its port ``parity.impls.reference.llava_mm_utils``.
 
 ``select_best_resolution`` over the pinpoints read as (width, height) -> ``resize_and_pad_image``
 (PIL ``Image.resize`` default filter = bicubic, ceil fit, black centred pad) -> ``divide_to_patches``,
@@ -20,23 +20,21 @@ Stages: ``pad`` is the real ``resize_and_pad_image`` output and ``resize`` the f
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from parity.families import llava_next as geometry
 from parity.trace import TraceBuilder
 
-from .llava import clip_processor, mm_utils
+from . import llava_mm_utils as mm
+from .llava import clip_processor
 
-VERSION = ("llava-torch 1.2.2.post1 (haotian-liu/LLaVA v1.2.2 llava/mm_utils.py process_anyres_image) "
+VERSION = ("haotian-liu/LLaVA v1.2.2 llava/mm_utils.py process_anyres_image (llava-torch 1.2.2.post1, ported) "
            "+ transformers CLIPImageProcessorPil")
 
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     from PIL import Image
 
-    mm = mm_utils()
     side, tile = preset["image_size"], preset["crop_size"]
     proc = clip_processor(preset, side)
     pinpoints = [list(p) for p in preset["image_grid_pinpoints"]]
@@ -54,8 +52,7 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     patches = [overview] + mm.divide_to_patches(padded, proc.crop_size.height)
     tb.add("tiles", np.stack([np.moveaxis(np.asarray(p), -1, 0) for p in patches]), "patches,C,H,W uint8",
            note="overview first, then row-major tiles")
-    cfg = SimpleNamespace(image_aspect_ratio="anyres", image_grid_pinpoints=pinpoints)
-    pack = mm.process_images([image], proc, cfg)
-    tb.add("pack", pack[0].numpy(), "patches,C,H,W", note="llava.mm_utils.process_images")
+    pack = mm.process_images([image], proc, "anyres", pinpoints)
+    tb.add("pack", pack[0], "patches,C,H,W", note="llava.mm_utils.process_images (port)")
     tb.add("image_sizes", np.array([[h, w]], dtype=np.int64), "images,(h,w)",
            note="LLaVA passes image.size (w, h) to the model; recorded (h, w) to align with transformers")
