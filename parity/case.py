@@ -2,8 +2,10 @@
 
 Run first, compare later (as Polygraphy's Comparator does): traces are produced independently, then
 every non-baseline trace is diffed against the baseline stage by stage. An impl that raises on an
-input (e.g. a processor refusing a 1x1 image) is recorded as failed with its one-line message, so one
-broken impl does not hide what the others did.
+input (e.g. a processor refusing a 1x1 image, or Go's PNG decoder refusing a bad chunk CRC that stb
+and Pillow accept) is recorded as failed with its one-line message, so one broken impl does not hide
+what the others did. When every impl failed, the input itself is unusable (``CaseResult.unusable``):
+the CLI reports that as bad input (exit 2) with the impls' reasons, not as a divergence.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from parity.compare import TraceDiff, compare_traces
 from parity.decode import decode_pil
-from parity.errors import BadImage, ParityError
+from parity.errors import ParityError
 from parity.impls import IMPLS, ImageInput, Impl, get_impl, impls_for
 from parity.presets import Preset
 from parity.trace import Trace
@@ -38,6 +40,16 @@ class CaseResult:
     @property
     def passed(self) -> bool:
         return not self.errors and all(d.passed for d in self.diffs.values())
+
+    @property
+    def unusable(self) -> str | None:
+        """When no impl produced a trace: one line with their reasons (once when they all agree)."""
+        if self.traces or not self.errors:
+            return None
+        reasons = set(self.errors.values())
+        if len(reasons) == 1:
+            return f"every impl failed on {self.image}: {reasons.pop()}"
+        return f"no impl could use {self.image}: " + "; ".join(f"{k}: {v}" for k, v in self.errors.items())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +74,9 @@ def select_impls(preset: Preset, names: list[str] | None) -> list[Impl]:
         if not chosen:
             raise ParityError(f"no impl supports preset {preset.name!r}")
         return chosen
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ParityError(f"impl {dup[0]!r} is named twice; name each impl once")
     chosen = [get_impl(n) for n in names]
     for impl in chosen:
         reason = impl.supports(preset)
@@ -92,9 +107,7 @@ def run_case(image_path: str, preset: Preset, impl_names: list[str] | None = Non
     for impl in impls:
         try:
             result.traces[impl.name] = impl.run(image, preset)
-        except BadImage:
-            raise  # unreadable input is the same for every impl: stop with exit 2
-        except ParityError as e:
+        except ParityError as e:  # BadImage too: each runtime's decoder has its own strictness
             result.errors[impl.name] = str(e)
         except Exception as e:  # an impl refusing this input is a finding, not a crash
             result.errors[impl.name] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"

@@ -1,8 +1,19 @@
 """The ``parity`` command: parse flags, call the library, pick a renderer.
 
-Exit codes: 0 agreement / pass; 1 divergence or regression; 2 usage error or bad input (one line on
-stderr, no traceback, no partial output file). ``--json`` prints ``to_dict()`` plus ``schema_version``
-(see docs/json-schema.md).
+The exit-code contract lives here, once (``main``), and in README.md "Exit codes":
+
+- 0 agreement / pass; 1 divergence or regression; 2 bad input or usage: one line on stderr
+  (``parity: error: ...``), no traceback, no partial output file; 3 internal error (a bug): one line
+  naming the exception, ``--debug`` prints the traceback; 130 interrupted.
+- Several IMAGEs are all run; a bad one is reported on its own (stderr, and ``image_errors`` in
+  ``--json``) beside the others' results, and the exit code is the worst one (3 > 2 > 1 > 0).
+- Nothing compared is never a pass: ``run`` needs two distinct impls; ``golden check`` fails when a
+  case has no golden (unless ``--allow-new``) or nothing was checked.
+- Output that cannot be delivered: a closed pipe (``| head -1``) keeps the verdict and is silenced (as
+  Python's docs recommend, stdout is pointed at devnull); any other write failure (``> /dev/full``)
+  is exit 2 with one line.
+
+``--json`` prints ``to_dict()`` plus ``schema_version`` (see docs/json-schema.md).
 """
 
 from __future__ import annotations
@@ -10,12 +21,36 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from parity.errors import ParityError
+from parity.errors import BadImage, ParityError
 
 SCHEMA_VERSION = 1
+
+EXIT_PASS, EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EXIT_CODES_HELP = """exit codes:
+  0    agreement / pass
+  1    divergence found, or a golden regression (also: a case without a golden)
+  2    bad input or usage: one line on stderr, no partial output file
+  3    internal error (a bug): one line; rerun with --debug for the traceback
+  130  interrupted
+Several IMAGEs: each is run, a bad one is reported beside the others' results, and the exit code
+is the worst (3 > 2 > 1 > 0). A closed pipe (| head) keeps the verdict."""
+
+
+@dataclass
+class Outcome:
+    """What a command produced: its verdict, what goes to stdout, and per-item errors for stderr."""
+
+    code: int
+    stdout: str | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,21 +60,39 @@ class _Parser(argparse.ArgumentParser):
         raise ParityError(f"{self.prog}: {message}")
 
 
-def _csv(s: str | None) -> list[str] | None:
-    return [x.strip() for x in s.split(",") if x.strip()] if s else None
+def _names(flag: str, s: str | None) -> list[str] | None:
+    """A comma-separated list of names: None when the flag is absent; empty or repeated names are
+    usage errors (``--impl ''`` must not silently mean every impl)."""
+    if s is None:
+        return None
+    names = [x.strip() for x in s.split(",")]
+    if not any(names):
+        raise ParityError(f"{flag} {s!r} names nothing; give comma-separated names")
+    if not all(names):
+        raise ParityError(f"{flag} {s!r} has an empty name between commas")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ParityError(f"{flag} names {dup[0]!r} twice; name each once")
+    return names
 
 
-def _emit(payload: dict[str, Any], as_json: bool, text: str) -> None:
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _render(payload: dict[str, Any], as_json: bool, text: str) -> str:
     if as_json:
-        print(json.dumps({"schema_version": SCHEMA_VERSION, **payload}, indent=2, default=str))
-    else:
-        print(text)
+        return json.dumps({"schema_version": SCHEMA_VERSION, **payload}, indent=2, default=str) + "\n"
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _load_preset(args) -> Any:
     from parity.presets import get_preset
 
     if getattr(args, "gguf", None):
+        if args.model:
+            raise ParityError(f"--model {args.model} and --gguf {args.gguf} both given: --gguf derives the preset "
+                              "from the file; give one of them")
         from parity.gguf import preset_from_gguf
 
         return preset_from_gguf(args.gguf)
@@ -48,27 +101,73 @@ def _load_preset(args) -> Any:
     return get_preset(args.model)
 
 
-def cmd_run(args) -> int:
-    from parity.case import run_case
+def _internal_line(e: BaseException) -> str:
+    return f"internal error: {type(e).__name__}: {_one_line(e)} (run with --debug for the traceback)"
+
+
+def cmd_run(args) -> Outcome:
+    from parity.case import run_case, select_impls
+    from parity.decode import check_image_path
+    from parity.impls import impls_for
     from parity.report.text import render_run
 
     preset = _load_preset(args)
-    cases = [run_case(img, preset, _csv(args.impl), args.baseline, args.from_stage, args.diagnose)
-             for img in args.images]
-    payload = {"command": "run", "cases": [c.to_dict() for c in cases]}
-    _emit(payload, args.json, render_run(payload) if not args.json else "")
-    return 0 if all(c.passed for c in cases) else 1
+    named = _names("--impl", args.impl)
+    impls = select_impls(preset, named)
+    if len(impls) < 2:
+        if named:
+            raise ParityError("run needs at least two impls to compare; use `parity dump` for one")
+        raise ParityError(f"only {', '.join(i.name for i in impls_for(preset))} supports preset {preset.name}: "
+                          "nothing to compare it with (use `parity dump` for one impl's output)")
+    names = [i.name for i in impls]
+    if args.baseline is not None and args.baseline not in names:
+        raise ParityError(f"baseline {args.baseline!r} is not among the impls run ({', '.join(names)})")
+    cases, image_errors, code = [], [], EXIT_PASS
+    for img in args.images:
+        try:
+            check_image_path(img)
+            case = run_case(img, preset, names, args.baseline, args.from_stage, args.diagnose)
+            if case.unusable:
+                raise BadImage(case.unusable)
+            cases.append(case)
+            code = max(code, EXIT_PASS if case.passed else EXIT_DIVERGENCE)
+        except ParityError as e:
+            if args.debug:
+                traceback.print_exc()
+            image_errors.append({"image": img, "error": _one_line(e), "exit_code": EXIT_BAD_INPUT})
+            code = max(code, EXIT_BAD_INPUT)
+        except Exception as e:  # a bug on one image: the others still run; exit 3
+            if args.debug:
+                traceback.print_exc()
+            image_errors.append({"image": img, "error": _internal_line(e), "exit_code": EXIT_INTERNAL})
+            code = EXIT_INTERNAL
+    errors = [e["error"] for e in image_errors]
+    if not cases:  # nothing ran: the error lines are the whole answer
+        return Outcome(code, None, errors)
+    payload = {"command": "run", "cases": [c.to_dict() for c in cases], "image_errors": image_errors,
+               "exit_code": code}
+    return Outcome(code, _render(payload, args.json, "" if args.json else render_run(payload)), errors)
 
 
-def cmd_dump(args) -> int:
+def cmd_dump(args) -> Outcome:
     from parity.case import select_impls
+    from parity.decode import check_image_path
     from parity.export import atomic_write, check_output_path, encode_stage
     from parity.impls import ImageInput
 
     out = check_output_path(args.output)
     preset = _load_preset(args)
-    impl = select_impls(preset, [args.impl])[0]
-    trace = impl.run(ImageInput(args.image), preset)
+    named = _names("--impl", args.impl)
+    if len(named) != 1:
+        raise ParityError(f"dump writes one impl's output; --impl names {len(named)}: {', '.join(named)}")
+    impl = select_impls(preset, named)[0]
+    check_image_path(args.image)
+    try:
+        trace = impl.run(ImageInput(args.image), preset)
+    except ParityError:
+        raise
+    except Exception as e:  # the impl refuses this input (as `run` records it): nothing to write
+        raise ParityError(f"{impl.name} failed on {args.image}: {type(e).__name__}: {_one_line(e)}") from e
     data = encode_stage(trace, args.stage, out.suffix)
     atomic_write(out, data)
     rec = trace[args.stage or "pack"] if (args.stage or "pack") in trace else None
@@ -82,11 +181,10 @@ def cmd_dump(args) -> int:
     text = (f"wrote {out} ({len(data):,} bytes) from {impl.name} {payload['stage']}"
             + (f" {rec.dtype} {'x'.join(map(str, rec.shape))} [{rec.layout}]" if rec is not None and rec.kind == "array" else "")
             + f"\nsha1   {payload['sha1']}\nsha256 {payload['sha256']}")
-    _emit(payload, args.json, text)
-    return 0
+    return Outcome(EXIT_PASS, _render(payload, args.json, text))
 
 
-def cmd_models(args) -> int:
+def cmd_models(args) -> Outcome:
     from parity.impls import impls_for
     from parity.presets import all_presets
     from parity.report.text import render_models
@@ -97,78 +195,98 @@ def cmd_models(args) -> int:
         d["impls"] = [i.name for i in impls_for(p)]
         presets.append(d)
     payload = {"command": "models", "presets": presets}
-    _emit(payload, args.json, render_models(payload, args.verbose))
-    return 0
+    return Outcome(EXIT_PASS, _render(payload, args.json, render_models(payload, args.verbose)))
 
 
-def cmd_impls(args) -> int:
+def cmd_impls(args) -> Outcome:
     from parity.impls import IMPLS
     from parity.report.text import render_impls
 
     payload = {"command": "impls", "impls": [i.to_dict() for i in IMPLS.values()]}
-    _emit(payload, args.json, render_impls(payload))
-    return 0
+    return Outcome(EXIT_PASS, _render(payload, args.json, render_impls(payload)))
 
 
-def cmd_compare(args) -> int:
+def cmd_compare(args) -> Outcome:
+    from parity.decode import check_image_path
     from parity.dumps import compare_external, render_external_text
+    from parity.export import check_regular
 
     preset = _load_preset(args)
-    result = compare_external(args.file, preset, args.image, _csv(args.impl), from_stage=args.from_stage)
+    named = _names("--impl", args.impl)
+    check_regular(args.file, "dump")
+    check_image_path(args.image)
+    result = compare_external(args.file, preset, args.image, named, from_stage=args.from_stage)
     payload = {"command": "compare", **result.to_dict()}
-    _emit(payload, args.json, render_external_text(result))
-    return 0 if result.passed else 1
+    code = EXIT_PASS if result.passed else EXIT_DIVERGENCE
+    return Outcome(code, _render(payload, args.json, render_external_text(result)))
 
 
-def cmd_gguf(args) -> int:
+def cmd_gguf(args) -> Outcome:
     from parity.gguf import inspect_mmproj, render_gguf_text
 
     report = inspect_mmproj(args.file, args.hf_config)
     payload = {"command": "gguf", **report}
-    _emit(payload, args.json, render_gguf_text(report))
-    return 0
+    return Outcome(EXIT_PASS, _render(payload, args.json, render_gguf_text(report)))
 
 
-def cmd_golden(args) -> int:
+def cmd_golden(args) -> Outcome:
     from parity import golden
 
+    root = args.root or golden.DEFAULT_ROOT
+    images = args.images if args.images in (None, "default", "all") else _names("--images", args.images)
+    scope = dict(presets=_names("--model", args.model), impls=_names("--impl", args.impl), images=images, root=root)
     if args.action == "update":
-        report = golden.update(presets=_csv(args.model), impls=_csv(args.impl))
+        from parity.export import check_output_dir
+
+        check_output_dir(Path(root), "golden root", may_create=True)
+        report = golden.update(**scope)
     else:
-        report = golden.check(presets=_csv(args.model), impls=_csv(args.impl))
+        report = golden.check_gate(allow_new=args.allow_new, **scope)
     payload = {"command": f"golden {args.action}", **report.to_dict()}
-    _emit(payload, args.json, report.render_text())
-    return 0 if report.passed else 1
+    return Outcome(EXIT_PASS if report.passed else EXIT_DIVERGENCE, _render(payload, args.json, report.render_text()))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="parity", description="Stage-by-stage parity of VLM image preprocessing.")
+    p = _Parser(prog="parity", description="Stage-by-stage parity of VLM image preprocessing.",
+                epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="print the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def parser(name: str, help: str, **kw) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help, epilog=kw.pop("epilog", EXIT_CODES_HELP),
+                            formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="print the traceback of an error")
+        return sp
 
     def common(sp, model_required=False):
         sp.add_argument("--model", "-m", required=model_required, metavar="PRESET", help="preset (see `parity models`)")
-        sp.add_argument("--gguf", metavar="MMPROJ", help="derive the preset from a llama.cpp mmproj GGUF file")
+        sp.add_argument("--gguf", metavar="MMPROJ", help="derive the preset from a llama.cpp mmproj GGUF file "
+                        "(instead of --model)")
         sp.add_argument("--json", action="store_true", help="machine-readable output (versioned schema)")
 
-    r = sub.add_parser("run", help="every impl's trace, a per-stage table and the first divergence")
-    r.add_argument("images", nargs="+", metavar="IMAGE")
+    r = parser("run", "every impl's trace, a per-stage table and the first divergence")
+    r.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="one or more images; each is run, a bad one is reported (stderr; `image_errors` in --json) "
+                        "beside the others' results, and the exit code is the worst (2 > 1 > 0; 3 above all)")
     common(r)
-    r.add_argument("--impl", help="comma-separated impls (default: all that support the preset)")
+    r.add_argument("--impl", help="comma-separated impls, at least two (default: all that support the preset)")
     r.add_argument("--baseline", help="impl the others are compared against (default: reference, else first)")
     r.add_argument("--from-stage", choices=["decode"], help="feed every impl the same pixels from this stage")
     r.add_argument("--diagnose", action="store_true",
                    help="rank likely causes of each divergence (re-runs candidate kernels: slower)")
     r.set_defaults(fn=cmd_run)
 
-    d = sub.add_parser("dump", help="write one impl's stage to .bin (inp_raw bytes), .npy or .npz")
+    d = parser("dump", "write one impl's stage to .bin (inp_raw bytes), .npy or .npz")
     d.add_argument("image", metavar="IMAGE")
     common(d)
-    d.add_argument("--impl", required=True)
+    d.add_argument("--impl", required=True, help="the one impl whose output is written")
     d.add_argument("--stage", help="stage name (default pack; all stages for .npz)")
-    d.add_argument("-o", "--output", required=True, metavar="FILE")
+    d.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="checked before any work starts; written atomically (no partial file), mode 0666 & ~umask")
     d.set_defaults(fn=cmd_dump)
 
-    c = sub.add_parser("compare", help="an external dump against every impl: which it matches, else where/why not")
+    c = parser("compare", "an external dump against every impl: which it matches, else where/why not")
     c.add_argument("file", metavar="FILE")
     common(c)
     c.add_argument("--image", required=True)
@@ -176,42 +294,98 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--from-stage", choices=["decode"], help="feed every impl the same pixels from this stage")
     c.set_defaults(fn=cmd_compare)
 
-    m = sub.add_parser("models", help="presets, their family, impls available and value provenance")
+    m = parser("models", "presets, their family, impls available and value provenance")
     m.add_argument("--json", action="store_true")
     m.add_argument("-v", "--verbose", action="store_true", help="every value with its source")
     m.set_defaults(fn=cmd_models)
 
-    i = sub.add_parser("impls", help="impls with their pinned versions")
+    i = parser("impls", "impls with their pinned versions")
     i.add_argument("--json", action="store_true")
     i.set_defaults(fn=cmd_impls)
 
-    g = sub.add_parser("gguf", help="the preprocessing a llama.cpp mmproj GGUF implies, and its problems")
+    g = parser("gguf", "the preprocessing a llama.cpp mmproj GGUF implies, and its problems")
     g.add_argument("file", metavar="MMPROJ.gguf")
     g.add_argument("--hf-config", metavar="preprocessor_config.json")
     g.add_argument("--json", action="store_true")
     g.set_defaults(fn=cmd_gguf)
 
-    gl = sub.add_parser("golden", help="regression goldens: check, or update (the only way they change)")
+    gl = parser("golden", "regression goldens: check, or update (the only way they change)",
+                epilog=EXIT_CODES_HELP + "\ngolden check: 1 also when a case in scope has no golden (unless "
+                "--allow-new) or nothing was checked; 2 when the manifest is missing or malformed.")
     gl.add_argument("action", choices=["check", "update"])
     gl.add_argument("--model", help="comma-separated presets (default all)")
     gl.add_argument("--impl", help="comma-separated impls (default all)")
+    gl.add_argument("--images", help="'default' (default), 'all', or comma-separated fixture image names")
+    gl.add_argument("--root", metavar="DIR", help="golden root (default fixtures/golden)")
+    gl.add_argument("--allow-new", action="store_true",
+                    help="check: accept cases that have no golden yet (they fail the check otherwise)")
     gl.add_argument("--json", action="store_true")
     gl.set_defaults(fn=cmd_golden)
     return p
 
 
+def _stderr(line: str) -> None:
+    try:
+        print(f"parity: error: {line}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr itself is gone: nothing left to tell
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at devnull so that the interpreter's final flush of a dead pipe or a full device
+    does not print 'Exception ignored ... BrokenPipeError' (Python docs, signal / SIGPIPE note)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (captured in tests): nothing to redirect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _deliver(outcome: Outcome) -> int:
+    """Print the outcome; a closed pipe keeps the verdict, another write failure is exit 2."""
+    for line in outcome.errors:
+        _stderr(line)
+    if outcome.stdout is None:
+        return outcome.code
+    try:
+        sys.stdout.write(outcome.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped (| head): the verdict stands
+        _silence_stdout()
+        return outcome.code
+    except OSError as e:  # > /dev/full, a disk filling up: the output is lost, so is the answer
+        _silence_stdout()
+        _stderr(f"cannot write the output to stdout: {e.strerror or e}")
+        return max(outcome.code, EXIT_BAD_INPUT) if outcome.code != EXIT_INTERNAL else EXIT_INTERNAL
+    return outcome.code
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit code follows the contract in this module's docstring."""
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-        return args.fn(args)
-    except ParityError as e:
-        print(f"parity: error: {e}", file=sys.stderr)
-        return 2
+        debug = bool(getattr(args, "debug", False))
+        outcome = args.fn(args)
     except KeyboardInterrupt:
-        print("parity: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+        _stderr("interrupted")
+        return EXIT_INTERRUPTED
+    except ParityError as e:
+        if debug:
+            traceback.print_exc()
+        _stderr(_one_line(e))
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # a pipe closed before there was a verdict (a progress line on stderr)
+        _silence_stdout()
+        return EXIT_BAD_INPUT
+    except Exception as e:  # a bug: one line, the traceback only on request
+        if debug:
+            traceback.print_exc()
+        _stderr(_internal_line(e))
+        return EXIT_INTERNAL
+    return _deliver(outcome)
 
 
 if __name__ == "__main__":

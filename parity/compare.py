@@ -464,7 +464,7 @@ def run_with_injection(impls: list, preset: Any, image_path: str, from_stage: st
 
     if from_stage not in (None, *INJECTABLE_STAGES):
         raise ParityError(f"--from-stage {from_stage!r} is not supported; supported: {', '.join(INJECTABLE_STAGES)}")
-    image = ImageInput(image_path, decoded=shared_decode(image_path, policy) if from_stage == "decode" else None)
+    image = ImageInput(image_path, injected=shared_decode(image_path, policy) if from_stage == "decode" else None)
     return {impl.name: impl.run(image, preset) for impl in impls}
 
 
@@ -614,7 +614,28 @@ def compare_external(dump_path: str, preset: Any, image_path: str, impl_names: l
         impls, skipped = impls_for(preset), {}
     if not impls:
         raise ParityError(f"no impl can run {preset.name}" + (f": {skipped}" if skipped else ""))
-    traces = run_with_injection(impls, preset, image_path, from_stage)
+    from parity.export import check_regular
+
+    if check_regular(dump_path, "dump") == 0:  # before running any impl
+        raise ParityError(f"dump {dump_path} is empty (0 bytes)")
+    if from_stage not in (None, *INJECTABLE_STAGES):
+        raise ParityError(f"--from-stage {from_stage!r} is not supported; supported: {', '.join(INJECTABLE_STAGES)}")
+    from parity.impls.base import ImageInput
+
+    image = ImageInput(image_path, injected=shared_decode(image_path) if from_stage == "decode" else None)
+    traces, failed = {}, {}
+    for impl in impls:  # an impl that fails on the image is skipped with its reason; all failing is bad input
+        try:
+            traces[impl.name] = impl.run(image, preset)
+        except ParityError as e:
+            failed[impl.name] = str(e)
+        except Exception as e:
+            failed[impl.name] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    if not traces:
+        reasons = set(failed.values())
+        raise ParityError(f"every impl failed on {image_path}: {reasons.pop()}" if len(reasons) == 1 else
+                          f"no impl could use {image_path}: " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
+    skipped.update({k: f"failed on the image: {v}" for k, v in failed.items()})
     dump = load_dump(dump_path, list(traces.values()))
     std = list(preset.get("image_std", [])) or None
     by_name = {i.name: i for i in impls}

@@ -19,7 +19,7 @@ Predictions are built from the reference trace itself, so they carry its exact a
   lookup table uint8 -> float (``Normalizer``: exact when normalization is elementwise, as in every
   impl so far; checked on the reference, not assumed);
 - decode-level hypotheses (alpha policy, EXIF orientation) re-run the reference impl on re-decoded
-  pixels through stage injection (``ImageInput(path, decoded=...)``).
+  pixels through stage injection (``ImageInput(path, injected=...)``).
 
 Levels: |Δ|·255·std; for a prediction in another layout the mean of the preset's std is used.
 """
@@ -599,7 +599,8 @@ def hyp_decode(ctx: Context) -> Iterator[Prediction]:
     from parity.decode import POLICIES, decode_pil
     from parity.impls.base import ImageInput
 
-    ref_policy = POLICIES.get(ctx.ref["decode"].note.removeprefix("policy ").strip())
+    note = ctx.ref["decode"].note.split()
+    ref_policy = POLICIES.get(note[1] if len(note) > 1 else "")
     if ref_policy is None:
         return
     base = decode_pil(ctx.image_path, ref_policy)
@@ -616,7 +617,7 @@ def hyp_decode(ctx: Context) -> Iterator[Prediction]:
         alt = decode_pil(ctx.image_path, pol)
         if alt.rgb.shape == base.rgb.shape and np.array_equal(alt.rgb, base.rgb):
             continue
-        trace = ctx.impl.run(ImageInput(ctx.image_path, decoded=alt.rgb), ctx.preset)
+        trace = ctx.impl.run(ImageInput(ctx.image_path, injected=alt.rgb), ctx.preset)
         yield (name, "decode", title, np.asarray(trace["pack"].value), {"policy": pol.name})
 
 

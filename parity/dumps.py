@@ -12,8 +12,12 @@
 - torch files (``.pt``, ``.pth``, or a zip with ``data.pkl``): ``torch.load(weights_only=True)`` only —
   arbitrary pickles are refused, never executed. A tensor, or a dict/list holding one.
 
-Unusable input (missing, empty, wrong size for every reading, NaN/Inf, unsupported dtype, pickle) raises
-ParityError with one line naming the file and what was expected.
+Unusable input (missing, not a regular file, empty, wrong size for every reading, NaN/Inf, unsupported
+dtype, pickle) raises ParityError with one line naming the file and what was expected. Reads are
+bounded before anything is allocated: the file by ``dump_cap`` (the largest expected tensor as
+float64 plus 1 MiB), an ``.npy`` header's shape x itemsize against the bytes that follow it (also per
+``.npz`` entry, against its uncompressed size), a torch archive's unpacked size by the same cap (torch
+checks each storage record against the element count it claims).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ RAW_DTYPES = {"float32": ("<f4", 4), "float16": ("<f2", 2), "bfloat16": ("<u2", 
               "float32-big-endian": (">f4", 4)}
 #: normalized pixels are within a few units; a reading beyond this is a wrong dtype, not data
 PLAUSIBLE_MAX = 1e4
+#: ... and reach at least ~1e-2 somewhere: a reading whose largest |value| is below this (but not 0) is
+#: denormal noise, e.g. NaN or 0.5 words read big-endian (00 00 c0 7f -> 6.9e-41), not pixel data
+PLAUSIBLE_MIN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def _tile_hint(nbytes: int, tgts: list[Target]) -> str:
         return ""
     per_tile = int(np.prod(pack.shape[1:]))
     for dtype, size in (("float32", 4), ("float16/bfloat16", 2)):
-        if nbytes % (size * per_tile) == 0:
+        if nbytes % (size * per_tile) == 0 and nbytes // (size * per_tile) != pack.shape[0]:
             k = nbytes // (size * per_tile)
             return (f"; it holds exactly {k} tiles of {_shape_str(pack.shape[1:])} as {dtype} where the plan has "
                     f"{pack.shape[0]}: the tile grid (plan) differs")
@@ -162,8 +169,8 @@ def _tile_hint(nbytes: int, tgts: list[Target]) -> str:
 def _nonfinite_error(path: str, what: str, v: np.ndarray) -> ParityError:
     nan, inf = int(np.count_nonzero(np.isnan(v))), int(np.count_nonzero(np.isinf(v)))
     first = int(np.flatnonzero(~np.isfinite(v.ravel()))[0])
-    return ParityError(f"dump {path} is unusable: {nan} NaN and {inf} infinite values read as {what} "
-                       f"(first at flat index {first})")
+    return ParityError(f"dump {path} is unusable: it contains {nan} NaN and {inf} infinite values (of {v.size}, "
+                       f"read as {what}; first at flat index {first})")
 
 
 def _decode_raw(data: bytes, dtype: str) -> np.ndarray:
@@ -194,7 +201,7 @@ def load_raw(path: str, data: bytes, traces: list[Trace]) -> tuple[np.ndarray, s
             if finite:
                 refs = [stage_values(by_impl[i], t.stage) for i in t.impls]
                 nmse = min(float(np.sum((v - r) ** 2) / (np.sum(r * r) or 1.0)) for r in refs)
-            plausible = finite and max_abs <= PLAUSIBLE_MAX
+            plausible = finite and (max_abs == 0 or PLAUSIBLE_MIN <= max_abs <= PLAUSIBLE_MAX)
             if dtype == "float32-big-endian":
                 plausible = plausible and not any(r.plausible and r.dtype == "float32" for r, _ in readings)
             readings.append((Reading(dtype, t, finite, max_abs, nmse, plausible), v))
@@ -204,7 +211,9 @@ def load_raw(path: str, data: bytes, traces: list[Trace]) -> tuple[np.ndarray, s
     ok = [(r, v) for r, v in readings if r.plausible]
     if not ok:
         r, v = readings[0]
-        hint = _tile_hint(len(data), tgts)
+        # exactly the float32 pack's size: the values are the problem, not the tile grid
+        exact = any(rd.target.stage == "pack" and rd.dtype == "float32" for rd, _ in readings)
+        hint = "" if exact else _tile_hint(len(data), tgts)
         if not r.finite:
             raise ParityError(f"{_nonfinite_error(path, f'{r.dtype} {r.target.stage}', v)}{hint}")
         raise ParityError(f"dump {path} is unusable: read as {r.dtype} its values reach {r.max_abs:.3g}, not "
@@ -225,11 +234,14 @@ def _pick(entries: dict[str, Any], path: str) -> tuple[str, Any]:
                       f"{'/'.join(PREFERRED_KEYS)}: {', '.join(list(entries)[:10])}")
 
 
-def _is_torch_zip(p: Path) -> bool:
-    if not zipfile.is_zipfile(p):
+def _is_torch_zip(data: bytes) -> bool:
+    import io
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return any(n.endswith("data.pkl") for n in z.namelist())
+    except Exception:  # zipfile raises many types on broken archives: then it is no torch zip
         return False
-    with zipfile.ZipFile(p) as z:
-        return any(n.endswith("data.pkl") for n in z.namelist())
 
 
 def _from_torch(obj: Any, path: str) -> tuple[np.ndarray, str, str | None]:
@@ -253,14 +265,46 @@ def _from_torch(obj: Any, path: str) -> tuple[np.ndarray, str, str | None]:
     return np.array(arr), dtype, key
 
 
+def dump_cap(tgts: list[Target]) -> int:
+    """The most bytes a dump may have: the largest expected tensor as float64, plus 1 MiB of container
+    headers (.npy/.npz/torch); 2 GiB when nothing is expected."""
+    return (8 * max(t.n for t in tgts) + 2**20) if tgts else 2**31
+
+
+def _npy_header(fh: Any, path: str, data_bytes: int, what: str = "") -> tuple[tuple, np.dtype]:
+    """Shape and dtype from an .npy header, checked against the bytes that follow it, before anything
+    is allocated (a header may claim 10^9 x 10^9 elements)."""
+    from numpy.lib import format as npf
+
+    try:
+        version = npf.read_magic(fh)
+        read = npf.read_array_header_1_0 if version == (1, 0) else npf.read_array_header_2_0
+        shape, _, dtype = read(fh)
+    except (ValueError, OSError, EOFError, SyntaxError) as e:
+        raise ParityError(f"dump {path}{what} is not a readable .npy file: {str(e).splitlines()[0][:160]}") from None
+    if dtype.hasobject:
+        raise ParityError(f"dump {path}{what} is not a readable .npy file: it holds Python objects (a pickle); refused")
+    n = 1
+    for s in shape:
+        n *= int(s)
+    need = n * dtype.itemsize
+    have = data_bytes - fh.tell()
+    if need != have:
+        raise ParityError(f"dump {path}{what}: its .npy header says shape {tuple(shape)} {dtype} = {need:,} bytes "
+                          f"but {have:,} bytes of data follow")
+    return tuple(shape), dtype
+
+
 def load_dump(path: str, traces: list[Trace]) -> Dump:
     """Load ``path``; ``traces`` (the impls' runs on the same image) give raw files their shape."""
+    import io
+
+    from parity.export import read_regular
+
     p = Path(path)
-    if not p.exists():
-        raise ParityError(f"dump not found: {p}")
-    if p.is_dir():
-        raise ParityError(f"dump path is a directory: {p}")
-    data = p.read_bytes()
+    tgts = targets(traces)
+    data = read_regular(p, "dump", dump_cap(tgts), cap_reason="8 bytes per element of the largest expected "
+                        "tensor, plus 1 MiB of headers")
     if not data:
         raise ParityError(f"dump {p} is empty (0 bytes)")
     common = dict(path=str(p), nbytes=len(data), sha1=hashlib.sha1(data).hexdigest(),
@@ -269,34 +313,55 @@ def load_dump(path: str, traces: list[Trace]) -> Dump:
     key, readings, chosen = None, (), None
     if suffix == ".npy":
         fmt = "npy"
+        _npy_header(io.BytesIO(data), str(p), len(data))
         try:
-            arr = np.load(p, allow_pickle=False)
+            arr = np.load(io.BytesIO(data), allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
             raise ParityError(f"dump {p} is not a readable .npy file: {e}".splitlines()[0]) from None
         dtype = str(arr.dtype)
     elif suffix == ".npz":
         fmt = "npz"
         try:
-            with np.load(p, allow_pickle=False) as z:
-                key, arr = _pick({k: z[k] for k in z.files}, str(p))
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                members = {n.removesuffix(".npy"): n for n in zf.namelist()}
+                key, member = _pick(members, str(p))
+                info = zf.getinfo(member)
+                if info.file_size > dump_cap(tgts):
+                    raise ParityError(f"dump {p}: entry {key!r} is {info.file_size:,} bytes uncompressed, more than "
+                                      f"any expected tensor")
+                with zf.open(member) as fh:
+                    _npy_header(fh, str(p), info.file_size, f" entry {key!r}")
+                with zf.open(member) as fh:
+                    arr = np.lib.format.read_array(io.BytesIO(fh.read(info.file_size + 1)), allow_pickle=False)
         except ParityError:
             raise
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            raise ParityError(f"dump {p} is not a readable .npz file: {e}".splitlines()[0]) from None
+        except Exception as e:  # zipfile/zlib/numpy raise many types on broken archives
+            reason = str(e).splitlines()[0][:160] if str(e).strip() else type(e).__name__
+            raise ParityError(f"dump {p} is not a readable .npz file: {reason}") from None
         dtype = str(arr.dtype)
-    elif suffix in (".pt", ".pth") or _is_torch_zip(p):
+    elif suffix in (".pt", ".pth") or _is_torch_zip(data):
         fmt = "torch"
         import pickle
 
         import torch
 
         try:
-            obj = torch.load(p, map_location="cpu", weights_only=True)
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                unpacked = sum(i.file_size for i in zf.infolist())
+        except Exception:  # not a zip (a legacy torch pickle), or a broken one: torch.load says which
+            unpacked = 0
+        if unpacked > dump_cap(tgts):
+            raise ParityError(f"dump {p}: torch archive unpacks to {unpacked:,} bytes, more than any expected "
+                              f"tensor")
+        try:
+            # torch itself checks each storage record's size against the element count it claims
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as e:
             raise ParityError(f"dump {p} refused: not loadable with torch.load(weights_only=True) "
                               f"({str(e).splitlines()[0][:160]})") from None
-        except (RuntimeError, OSError, EOFError, ValueError) as e:
-            raise ParityError(f"dump {p} is not a readable torch file: {str(e).splitlines()[0][:160]}") from None
+        except Exception as e:  # torch.load raises IndexError, KeyError, struct.error... on garbage bytes
+            reason = str(e).splitlines()[0][:160] if str(e).strip() else type(e).__name__
+            raise ParityError(f"dump {p} is not a readable torch file: {reason}") from None
         arr, dtype, key = _from_torch(obj, str(p))
     else:
         fmt = "bin"
@@ -308,7 +373,6 @@ def load_dump(path: str, traces: list[Trace]) -> Dump:
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise _nonfinite_error(str(p), dtype, arr)
     if fmt != "bin":
-        tgts = targets(traces)
         if tgts and arr.size not in {t.n for t in tgts}:
             raise ParityError(f"dump {p} has shape {_shape_str(arr.shape)} = {arr.size} elements, which fits no "
                               f"expected tensor: {_expected(tgts)}")

@@ -1,4 +1,7 @@
-"""The one exception the CLI turns into exit code 2 (bad input or usage)."""
+"""The one exception the CLI turns into exit code 2 (bad input or usage).
+
+Anything else that reaches ``parity.cli.main`` is a bug: exit 3 with one line (``--debug`` shows the
+traceback). See README.md "Exit codes"."""
 
 
 class ParityError(Exception):
@@ -11,5 +14,6 @@ class ParityError(Exception):
 class BadImage(ParityError):
     """The input image itself is unusable (missing, empty, corrupt, truncated, too large).
 
-    Unlike an impl refusing an image it could read, this stops the whole run: no impl can proceed.
+    Raised by a decoder, it is that runtime refusing the file (Go refuses a PNG chunk CRC that Pillow
+    and stb accept): ``run`` records it for that impl; only when every impl fails is the image bad input.
     """

@@ -10,12 +10,15 @@ makes of the keys (projector -> preprocessor, per-projector defaults) is ported 
 - ``inspect_mmproj(path, hf_config_path=None)``: a JSON-able report: derived preprocessing, key values,
   warnings about missing optional keys and their consequences, and disagreements with the checkpoint's
   HF ``preprocessor_config.json``. ``render_gguf_text(report)`` prints it.
-Malformed, truncated or non-GGUF files raise ParityError with one line.
+Malformed, truncated or non-GGUF files raise ParityError with one line, and so does a value llama.cpp
+would choke on: ``validate_clip`` checks every preprocessing key's type and range (``CLIP_BOUNDS``)
+and ``validate_hf_config`` the HF config's, before anything is derived from them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -75,11 +78,14 @@ def _field_value(field: Any) -> Any:
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """Every metadata key of a GGUF file -> its value (tensors are not read)."""
+    from parity.export import open_regular
+
     p = Path(path)
-    if not p.is_file():
-        raise ParityError(f"GGUF file not found: {p}")
-    with p.open("rb") as fh:
+    fd, size = open_regular(p, "GGUF file")  # not found / a directory / a FIFO / a symlink loop: one line each
+    with os.fdopen(fd, "rb") as fh:
         magic = fh.read(4)
+    if size == 0:
+        raise ParityError(f"GGUF file is empty (0 bytes): {p}")
     if magic != GGUF_MAGIC:
         raise ParityError(f"not a GGUF file (magic {magic!r}, expected b'GGUF'): {p}")
     from gguf import GGUFReader
@@ -105,10 +111,86 @@ def clip_metadata(path: str | os.PathLike) -> dict[str, Any]:
     return clip
 
 
+#: plausible ranges of the preprocessing keys (inclusive). llama.cpp checks none of them; real mmproj files
+#: use image_size 224 (CLIP ViT-L/14), 336 (LLaVA-1.5/1.6), 384 (SigLIP, Idefics3), 448 (MiniCPM-V,
+#: InternVL), 560 (Llama 3.2 Vision), 896 (Gemma 3), 1024 (Pixtral 12B), 1540 (Mistral Small 3.1);
+#: patch_size 14 or 16; merge/scale factors 2..4; Idefics3/SmolVLM longest edges up to 2048; pixel
+#: limits up to Qwen2-VL's 12,845,056; InternVL up to 12 tiles. The bounds leave generous room above.
+CLIP_BOUNDS: dict[str, tuple[int, int]] = {
+    hk.KEY_IMAGE_SIZE: (1, 8192),
+    hk.KEY_PATCH_SIZE: (1, 1024),
+    hk.KEY_SCALE_FACTOR: (1, 64),
+    hk.KEY_SPATIAL_MERGE: (1, 64),
+    hk.KEY_PREPROC_IMAGE_SIZE: (1, 16384),
+    hk.KEY_MIN_PIXELS: (1, 2**28),
+    hk.KEY_MAX_PIXELS: (1, 2**28),
+    hk.KEY_MIN_TILES: (0, 256),
+    hk.KEY_MAX_TILES: (1, 256),
+}
+#: each image_grid_pinpoints value (a candidate side in pixels): LLaVA-1.6 uses 336..1008, granite 384..3840
+PINPOINT_BOUNDS = (1, 16384)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _triple(v: Any, key: str, where: str, positive: bool) -> None:
+    """At least 3 finite numbers (llama.cpp reads the first 3); std strictly positive."""
+    if not isinstance(v, (list, tuple)) or len(v) < 3 or not all(_is_number(x) for x in v[:3]):
+        raise ParityError(f"{where}: {key} must be a list of 3 numbers, got {_short(v, 60)}")
+    bad = [x for x in v[:3] if not math.isfinite(float(x)) or (positive and float(x) <= 0)]
+    if bad:
+        need = "finite and > 0" if positive else "finite"
+        raise ParityError(f"{where}: {key} values must be {need}, got {_short(list(v[:3]), 60)}")
+
+
+def validate_clip(clip: dict[str, Any], where: str) -> None:
+    """One-line ParityError for a preprocessing key of the wrong type or outside CLIP_BOUNDS."""
+    for key, (lo, hi) in CLIP_BOUNDS.items():
+        if key in clip:
+            v = clip[key]
+            if not _is_int(v) or not lo <= int(v) <= hi:
+                raise ParityError(f"{where}: {key} must be an integer in {lo}..{hi}, got {_short(v, 60)}")
+    if hk.KEY_MIN_PIXELS in clip and hk.KEY_MAX_PIXELS in clip and clip[hk.KEY_MIN_PIXELS] > clip[hk.KEY_MAX_PIXELS]:
+        raise ParityError(f"{where}: {hk.KEY_MIN_PIXELS}={clip[hk.KEY_MIN_PIXELS]} exceeds "
+                          f"{hk.KEY_MAX_PIXELS}={clip[hk.KEY_MAX_PIXELS]}")
+    for key, positive in ((hk.KEY_IMAGE_MEAN, False), (hk.KEY_IMAGE_STD, True)):
+        if key in clip:
+            _triple(clip[key], key, where, positive)
+    if hk.KEY_PINPOINTS in clip:
+        pins = clip[hk.KEY_PINPOINTS]
+        lo, hi = PINPOINT_BOUNDS
+        if not isinstance(pins, list) or not all(_is_int(x) for x in pins):
+            raise ParityError(f"{where}: {hk.KEY_PINPOINTS} must be a list of integers, got {_short(pins, 60)}")
+        if len(pins) % 2:
+            raise ParityError(f"{where}: {hk.KEY_PINPOINTS} must hold (width, height) pairs, an even number of "
+                              f"values; it has {len(pins)}")
+        for i in range(0, len(pins), 2):
+            w, h = int(pins[i]), int(pins[i + 1])
+            if not (lo <= w <= hi and lo <= h <= hi):
+                raise ParityError(f"{where}: {hk.KEY_PINPOINTS} pair {i // 2 + 1} is {w}x{h}: each side must be in "
+                                  f"{lo}..{hi} (a {w}x{h} candidate resolution cannot hold an image)")
+    for key in (hk.KEY_PROJ_TYPE, hk.KEY_VISION_PROJ_TYPE):
+        if key in clip and not isinstance(clip[key], str):
+            raise ParityError(f"{where}: {key} must be a string, got {_short(clip[key], 60)}")
+
+
+def checked_hparams(clip: dict[str, Any], path: str | os.PathLike) -> hk.ClipHparams:
+    """``hparams_from_gguf`` after ``validate_clip``: every failure is one line naming the file."""
+    where = f"mmproj {path}"
+    validate_clip(clip, where)
+    return hk.hparams_from_gguf(clip)  # refuses what llama.cpp refuses, with one line
+
+
 def preset_from_gguf(path: str | os.PathLike) -> Preset:
     """The preset llama.cpp would run from this mmproj: its clip.* keys as values, under GGUF names."""
     clip = clip_metadata(path)
-    hp = hk.hparams_from_gguf(clip)  # refuses what llama.cpp refuses, with one line
+    hp = checked_hparams(clip, path)
     name = Path(path).name
     return preset_from_dict({
         "name": f"gguf:{Path(path).stem}",
@@ -132,6 +214,10 @@ def _warnings(clip: dict[str, Any], hp: hk.ClipHparams) -> list[str]:
                if merge == "spatial_unpad" else "")
         w.append(f"{hk.KEY_PINPOINTS} is missing{why}: the image is preprocessed as fixed-size (one "
                  f"{hp.image_size}x{hp.image_size} image, aspect-padded with {list(hp.pad_color)}), no anyres tiles")
+    odd = [f"{cw}x{ch}" for cw, ch in hp.res_candidates if cw % hp.image_size or ch % hp.image_size]
+    if hp.projector in hk.LLAVA_PROJECTORS and odd:
+        w.append(f"{hk.KEY_PINPOINTS} has candidates that are not multiples of {hk.KEY_IMAGE_SIZE}={hp.image_size} "
+                 f"({', '.join(odd[:5])}): their slices do not tile the refined image evenly")
     if hp.projector in hk.LLAVA_PROJECTORS and hp.res_candidates:
         w.append("known llama.cpp 0c1e570 quirk: with pinpoints the refined image is padded with black, not "
                  "(122, 116, 104) (clip.cpp sets that colour only when there are no pinpoints)")
@@ -177,7 +263,7 @@ def _disagreements(clip: dict[str, Any], hp: hk.ClipHparams, cfg: dict[str, Any]
 
     for name, ours in (("image_mean", hp.image_mean), ("image_std", hp.image_std)):
         theirs = cfg.get(name) or cfg.get({"image_mean": "norm_mean", "image_std": "norm_std"}[name])
-        if theirs is not None and _f32(theirs)[:3] != list(ours):
+        if theirs is not None and (_f32(theirs) * 3)[:3] != list(ours):
             add(name, list(ours), theirs, "normalize differs for every pixel")
     sizes = _hf_sizes(cfg)
     for key in ("size.height", "size.width", "crop_size.height", "crop_size.width", "size.shortest_edge",
@@ -224,10 +310,79 @@ def _disagreements(clip: dict[str, Any], hp: hk.ClipHparams, cfg: dict[str, Any]
     return d
 
 
+#: HF preprocessor_config.json sizes: pixels (336, 560, 1456...) or, for Qwen2-VL's ``size``, pixel
+#: counts (shortest_edge 3136, longest_edge 12,845,056)
+HF_SIZE_MAX = 2**28
+
+
+def load_hf_config(p: Path) -> dict[str, Any]:
+    """A ``preprocessor_config.json``: a JSON object (at most MAX_CONFIG_BYTES) whose keys that
+    ``parity gguf`` compares are validated (``validate_hf_config``)."""
+    from parity.export import MAX_CONFIG_BYTES, read_regular
+
+    data = read_regular(p, "HF config", MAX_CONFIG_BYTES)
+    try:
+        cfg = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise ParityError(f"HF config is not valid JSON: {p}: {str(e).splitlines()[0][:120]}") from None
+    if not isinstance(cfg, dict):
+        raise ParityError(f"HF config is not a JSON object: {p}")
+    validate_hf_config(cfg, f"HF config {p}")
+    return cfg
+
+
+def validate_hf_config(cfg: dict[str, Any], where: str) -> None:
+    """One-line ParityError for a compared key of the wrong type or out of range."""
+    def int_in(key: str, v: Any, lo: int, hi: int) -> None:
+        if not _is_int(v) or not lo <= v <= hi:
+            raise ParityError(f"{where}: {key} must be an integer in {lo}..{hi}, got {_short(v, 60)}")
+
+    for key, positive in (("image_mean", False), ("image_std", True), ("norm_mean", False), ("norm_std", True)):
+        v = cfg.get(key)
+        if v is None:
+            continue
+        if _is_number(v):  # transformers accepts one number for every channel
+            v = [v, v, v]
+        if isinstance(v, list) and len(v) == 1:
+            v = v * 3
+        _triple(v, key, where, positive)
+        if len(v) != 3:
+            raise ParityError(f"{where}: {key} must have 3 values (R, G, B), got {len(v)}")
+    for key in ("size", "crop_size", "max_image_size"):
+        v = cfg.get(key)
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if x is not None:
+                    int_in(f"{key}.{k}", x, 1, HF_SIZE_MAX)
+        elif v is not None:
+            int_in(key, v, 1, HF_SIZE_MAX)
+    patch = cfg.get("patch_size")
+    if isinstance(patch, dict):
+        for k, x in patch.items():
+            int_in(f"patch_size.{k}", x, 1, 1024)
+    elif patch is not None:
+        int_in("patch_size", patch, 1, 1024)
+    for key in ("merge_size", "spatial_merge_size"):
+        if cfg.get(key) is not None:
+            int_in(key, cfg[key], 1, 64)
+    for key in ("min_pixels", "max_pixels"):
+        if cfg.get(key) is not None:
+            int_in(key, cfg[key], 1, 2**31 - 1)
+    if cfg.get("resample") is not None:
+        int_in("resample", cfg["resample"], 0, 5)
+    pins = cfg.get("image_grid_pinpoints")
+    if pins is not None:
+        lo, hi = PINPOINT_BOUNDS
+        if not isinstance(pins, list) or not all(
+                isinstance(q, list) and len(q) == 2 and all(_is_int(x) and lo <= x <= hi for x in q) for q in pins):
+            raise ParityError(f"{where}: image_grid_pinpoints must be a list of [height, width] pairs of integers "
+                              f"in {lo}..{hi}, got {_short(pins, 60)}")
+
+
 def inspect_mmproj(path: str | os.PathLike, hf_config_path: str | os.PathLike | None = None) -> dict[str, Any]:
     """A JSON-able report on the preprocessing this mmproj implies in llama.cpp 0c1e570."""
     clip = clip_metadata(path)
-    hp = hk.hparams_from_gguf(clip)
+    hp = checked_hparams(clip, path)
     report: dict[str, Any] = {
         "file": str(path),
         "llama_cpp": "0c1e570 (tools/mtmd)",
@@ -240,14 +395,7 @@ def inspect_mmproj(path: str | os.PathLike, hf_config_path: str | os.PathLike | 
     }
     if hf_config_path is not None:
         p = Path(hf_config_path)
-        try:
-            cfg = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise ParityError(f"HF config not found: {p}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ParityError(f"HF config is not valid JSON: {p}: {e}") from None
-        if not isinstance(cfg, dict):
-            raise ParityError(f"HF config is not a JSON object: {p}")
+        cfg = load_hf_config(p)
         report["hf_config"] = str(p)
         report["disagreements"] = _disagreements(clip, hp, cfg)
     return report

@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -138,51 +137,91 @@ def array_path(root: Path, key: str, stage: str, suffix: str = ".npz") -> Path:
 
 
 def save_npz_atomic(path: Path, value: np.ndarray | tuple) -> None:
-    """Write ``value`` compressed to ``path`` via a temp file in the same folder and os.replace."""
+    """Write ``value`` compressed to ``path`` via a temp file in the same folder and os.replace
+    (``parity.export.atomic_write``: mode 0666 & ~umask, nothing left behind on failure)."""
+    from parity.export import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"value": np.asarray(value)} if not isinstance(value, tuple) else \
         {f"part{i:04d}": np.asarray(v) for i, v in enumerate(value)}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, writer=lambda fh: np.savez_compressed(fh, **arrays))
 
 
 def load_npz(path: Path) -> np.ndarray | tuple:
-    with np.load(path, allow_pickle=False) as z:
-        if "value" in z.files:
-            return z["value"]
-        return tuple(z[k] for k in sorted(z.files))
+    """A stored golden array; a damaged file is a one-line ParityError naming it."""
+    import io
+
+    from parity.export import MAX_MANIFEST_BYTES, read_regular
+
+    data = read_regular(path, "golden array", MAX_MANIFEST_BYTES)
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            if "value" in z.files:
+                return z["value"]
+            return tuple(z[k] for k in sorted(z.files))
+    except Exception as e:  # zipfile/zlib/numpy raise many types on a damaged archive
+        reason = str(e).splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise ParityError(f"golden array {path} is not readable: {reason}; restore it or run "
+                          "`parity golden update`") from None
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
+    from parity.export import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
 
 
-def load_manifest(root: Path) -> dict[str, Any]:
+def _manifest_problem(m: Any) -> str | None:
+    """What is structurally wrong with a parsed manifest (None when it has the documented shape)."""
+    if not isinstance(m, dict):
+        return f"it is a JSON {type(m).__name__}, not an object"
+    for key in ("environments", "cases"):
+        if key not in m:
+            return f"it has no {key!r}"
+        if not isinstance(m[key], dict):
+            return f"{key!r} is a {type(m[key]).__name__}, not an object"
+    for name, env in m["environments"].items():
+        if not isinstance(env, dict):
+            return f"environment {name!r} is a {type(env).__name__}, not an object"
+    for key, entry in m["cases"].items():
+        if not isinstance(entry, dict):
+            return f"case {key!r} is a {type(entry).__name__}, not an object"
+        if not isinstance(entry.get("stages"), dict):
+            return f"case {key!r} has no 'stages' object"
+        for k in ("impl_version", "environment"):
+            if k in entry and not isinstance(entry[k], str):
+                return f"case {key!r}: {k!r} is not a string"
+        if "plan" in entry and not isinstance(entry["plan"], dict):
+            return f"case {key!r}: 'plan' is not an object"
+        for name, st in entry["stages"].items():
+            if not isinstance(st, dict) or not isinstance(st.get("sha256"), str):
+                return f"case {key!r} stage {name!r} has no 'sha256' string"
+            if not isinstance(st.get("shape"), list) or not isinstance(st.get("dtype"), str):
+                return f"case {key!r} stage {name!r} needs a 'shape' list and a 'dtype' string"
+    return None
+
+
+def load_manifest(root: Path, required: bool = False) -> dict[str, Any]:
+    """The manifest under ``root``, structure validated (one-line ParityError otherwise). A missing
+    one is an empty manifest for ``update`` and the pytest plugin; with ``required`` (``parity golden
+    check``) it is an error: a lost manifest must not turn a CI gate green."""
+    from parity.export import MAX_MANIFEST_BYTES, read_regular
+
     path = Path(root) / "manifest.json"
-    if not path.exists():
+    if not required and not os.path.lexists(path):
         return {"schema_version": SCHEMA_VERSION, "environments": {}, "cases": {}}
+    data = read_regular(path, "golden manifest", MAX_MANIFEST_BYTES)
     try:
-        m = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ParityError(f"golden manifest is not valid JSON: {path}: {e}") from None
-    if m.get("schema_version") != SCHEMA_VERSION:
+        m = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise ParityError(f"golden manifest is not valid JSON: {path}: {str(e).splitlines()[0][:120]}") from None
+    if isinstance(m, dict) and m.get("schema_version") != SCHEMA_VERSION:
         raise ParityError(f"golden manifest {path} has schema_version {m.get('schema_version')!r}, "
                           f"expected {SCHEMA_VERSION}; regenerate with `parity golden update`")
+    problem = _manifest_problem(m)
+    if problem:
+        raise ParityError(f"golden manifest {path} is malformed: {problem}")
     return m
 
 
@@ -250,10 +289,23 @@ class GoldenReport:
     environment: dict = field(default_factory=dict)
     #: what to run when the change is intended (the pytest plugin names --update-goldens)
     update_hint: str = "`parity golden update` (then review `git diff fixtures/golden`)"
+    #: the CI gate (``parity golden check``) sets both False/True: a case without a golden fails unless
+    #: ``--allow-new``, and a check that compared nothing fails. The matrix report and the pytest plugin
+    #: keep the defaults (new cases are listed; the plugin writes missing goldens itself).
+    allow_new: bool = True
+    require_checked: bool = False
+
+    @property
+    def unchecked_new(self) -> bool:
+        return bool(self.new_cases) and not self.allow_new
+
+    @property
+    def nothing_checked(self) -> bool:
+        return self.require_checked and self.cases_checked == 0
 
     @property
     def passed(self) -> bool:
-        return not self.mismatches and not self.missing_cases
+        return not self.mismatches and not self.missing_cases and not self.unchecked_new and not self.nothing_checked
 
     def __bool__(self) -> bool:
         return self.passed
@@ -279,8 +331,11 @@ class GoldenReport:
             return (f"golden check passed: {self.cases_checked} cases, {self.stages_checked} stages identical"
                     + (f"; {len(self.new_cases)} new cases without golden" if self.new_cases else ""))
         parts = [f"{len(self.mismatches)} stage mismatches" if self.mismatches else "",
-                 f"{len(self.missing_cases)} golden cases not produced" if self.missing_cases else ""]
-        return "golden regression: " + ", ".join(p for p in parts if p) + f" (of {self.cases_checked} cases)"
+                 f"{len(self.missing_cases)} golden cases not produced" if self.missing_cases else "",
+                 f"{len(self.new_cases)} cases have no golden" if self.unchecked_new else "",
+                 "nothing was checked (no case in scope has a golden)" if self.nothing_checked else ""]
+        head = "golden regression" if self.mismatches or self.missing_cases else "golden check failed"
+        return f"{head}: " + ", ".join(p for p in parts if p) + f" (of {self.cases_checked} cases checked)"
 
     def render(self) -> str:
         lines = [self.summary_line()]
@@ -296,8 +351,14 @@ class GoldenReport:
         for k in self.missing_cases[:LIST_CAP]:
             lines.append(f"{k}: has a golden but was not produced (impl no longer supports it?)")
         if self.new_cases:
-            lines.append(f"{len(self.new_cases)} cases have no golden yet: " + ", ".join(self.new_cases[:LIST_CAP]))
-        if not self.passed:
+            more = f", … {len(self.new_cases) - LIST_CAP} more" if len(self.new_cases) > LIST_CAP else ""
+            lines.append(f"{len(self.new_cases)} cases have no golden"
+                         + (" (accepted: --allow-new)" if self.allow_new and self.require_checked else "")
+                         + ": " + ", ".join(self.new_cases[:LIST_CAP]) + more)
+        if self.unchecked_new:
+            lines.append("New cases fail the check: record them with `parity golden update`, or accept them "
+                         "explicitly with `parity golden check --allow-new`.")
+        elif not self.passed:
             lines.append(f"If the change is intended: {self.update_hint}.")
         return "\n".join(lines)
 
@@ -316,6 +377,7 @@ class GoldenReport:
             "mismatches": [m.to_dict() for m in self.mismatches],
             "new_cases": self.new_cases,
             "missing_cases": self.missing_cases,
+            "allow_new": self.allow_new,
             "environment": self.environment,
         }
 
@@ -545,6 +607,21 @@ def check(produced: Iterable[Produced] | None = None, root: str | os.PathLike = 
     for p in produced:
         gc.add(p)
     return gc.report(scope)
+
+
+def check_gate(root: str | os.PathLike = DEFAULT_ROOT, allow_new: bool = False, *,
+               presets: Iterable[str] | None = None, impls: Iterable[str] | None = None,
+               images: str | Iterable[str] | None = None, progress: bool = True) -> GoldenReport:
+    """``parity golden check``, the CI gate: a missing or malformed manifest is bad input (ParityError,
+    exit 2) found before anything runs; a manifest without cases fails at once; otherwise ``check``,
+    failing also when nothing was checked or (unless ``allow_new``) a case in scope has no golden."""
+    manifest = load_manifest(Path(root), required=True)
+    if manifest["cases"]:
+        report = check(root=root, presets=presets, impls=impls, images=images, progress=progress)
+    else:
+        report = GoldenReport(str(root), environment=environment())
+    report.allow_new, report.require_checked = allow_new, True
+    return report
 
 
 class GoldenUpdate:

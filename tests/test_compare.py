@@ -118,13 +118,13 @@ class TestInjection:
         path = image_file(200, 260)
         traces = run_with_injection([IMPLS["hf-pil"], IMPLS["hf-torchvision"]], PRESET, path, "decode")
         a, b = traces["hf-pil"], traces["hf-torchvision"]
-        assert a["decode"].note == b["decode"].note == "policy injected"
+        assert a["decode"].note == b["decode"].note and a["decode"].note.startswith("profile injected")
         assert compare_traces(a, b, STD)["decode"].passed
 
     def test_compare_external_from_decode(self, image_file, tmp_path):
         path = image_file(200, 260, seed=4)
         rgb = np.asarray(Image.open(path).convert("RGB"))
-        dump = IMPLS["hf-pil"].run(ImageInput(path, decoded=rgb), PRESET)["pack"].value
+        dump = IMPLS["hf-pil"].run(ImageInput(path, injected=rgb), PRESET)["pack"].value
         np.save(tmp_path / "d.npy", dump)
         res = compare_external(str(tmp_path / "d.npy"), PRESET, path, ["hf-pil"], from_stage="decode")
         assert res.passed and res.from_stage == "decode" and res.to_dict()["from_stage"] == "decode"

@@ -1,8 +1,11 @@
+import os
+
 import numpy as np
 import pytest
+from conftest import make_rgb
 from PIL import Image
 
-from parity.decode import POLICIES, decode_pil
+from parity.decode import POLICIES, check_image_path, decode_pil, read_bytes
 from parity.errors import BadImage
 
 
@@ -118,3 +121,70 @@ class TestBadInput:
         monkeypatch.setattr(dec, "MAX_PIXELS", 5000)
         with pytest.raises(BadImage, match="too large"):
             decode_pil(p)
+
+
+class TestEdges:
+    """Regular files only, capped reads, each special path with its own one-line message."""
+
+    def test_special_paths(self, tmp_path):
+        os.mkfifo(tmp_path / "fifo.png")
+        os.symlink(tmp_path / "b.png", tmp_path / "a.png")
+        os.symlink(tmp_path / "a.png", tmp_path / "b.png")
+        (tmp_path / "dir.png").mkdir()
+        cases = ((tmp_path / "fifo.png", rf"^image is not a regular file \(a FIFO\): {tmp_path}/fifo.png$"),
+                 ("/dev/zero", r"^image is not a regular file \(a character device\): /dev/zero$"),
+                 (tmp_path / "a.png", rf"^image path is a symlink loop: {tmp_path}/a.png$"),
+                 (tmp_path / "dir.png", rf"^image path is a directory: {tmp_path}/dir.png$"),
+                 (tmp_path / "file.png" / "x.png", "image not found \\(a parent of the path is not a directory\\)"))
+        (tmp_path / "file.png").write_bytes(b"x")
+        for path, message in cases:
+            for check in (decode_pil, read_bytes, check_image_path):
+                with pytest.raises(BadImage, match=message):
+                    check(path)
+
+    def test_size_cap(self, tmp_path, monkeypatch):
+        import parity.export
+
+        p = tmp_path / "big.png"
+        Image.new("RGB", (8, 8)).save(p)
+        monkeypatch.setattr(parity.export, "MAX_IMAGE_BYTES", 10)
+        size = p.stat().st_size
+        with pytest.raises(BadImage, match=f"image {p} is {size:,} bytes, over the 10 bytes cap"):
+            read_bytes(p)
+        with pytest.raises(BadImage, match="over the 10 bytes cap"):
+            check_image_path(p)
+
+
+def _png(rgb: np.ndarray, bad_ihdr_crc=False, bad_idat_crc=False, iend=True) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind, data, bad):
+        crc = zlib.crc32(kind + data) ^ (0xDEADBEEF if bad else 0)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc & 0xFFFFFFFF)
+
+    h, w = rgb.shape[:2]
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0), bad_ihdr_crc)
+            + chunk(b"IDAT", zlib.compress(raw), bad_idat_crc) + (chunk(b"IEND", b"", False) if iend else b""))
+
+
+class TestPillowStrictness:
+    """The Pillow profile is exactly as strict as Pillow 13 (what transformers decodes with): it checks
+    the CRCs of the chunks before IDAT, not IDAT's, and needs no IEND. Go and stb differ (see
+    tests/badinput: Go refuses every bad CRC and a missing IEND; stb never checks CRCs)."""
+
+    @pytest.mark.parametrize("defect, accepted", [
+        ({"bad_idat_crc": True}, True),
+        ({"iend": False}, True),
+        ({"bad_ihdr_crc": True}, False),
+    ])
+    def test_png_defects(self, tmp_path, defect, accepted):
+        rgb = make_rgb(12, 16)
+        p = tmp_path / "d.png"
+        p.write_bytes(_png(rgb, **defect))
+        if accepted:
+            np.testing.assert_array_equal(decode_pil(p).rgb, rgb)
+        else:
+            with pytest.raises(BadImage, match="not a readable image"):
+                decode_pil(p)

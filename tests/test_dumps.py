@@ -4,6 +4,7 @@ layout or dtype is recognized as such."""
 
 from __future__ import annotations
 
+import io
 import pickle
 
 import numpy as np
@@ -199,3 +200,92 @@ class TestRendering:
 class _Custom:
     def __reduce__(self):
         return (pickle.loads, (pickle.dumps(1),))
+
+
+class TestHardening:
+    """Reads are bounded and checked before anything is allocated; messages say what is wrong."""
+
+    def test_right_size_all_nan_says_nan_not_tile_grid(self, setup):
+        n = pack_of(setup).size
+        path = write(setup, "allnan.bin", np.full(n, np.nan, "<f4").tobytes())
+        with pytest.raises(ParityError) as e:
+            load_dump(path, setup[2])
+        msg = str(e.value)
+        assert f"it contains {n} NaN and 0 infinite values (of {n}, read as float32 pack" in msg
+        assert "tile grid" not in msg and "big-endian" not in msg
+
+    def test_denormal_readings_are_not_plausible(self, setup):
+        # 0.5 as little-endian float32 read big-endian is 8.8e-44: never chosen as pixel data
+        path = write(setup, "halves.bin", np.full(pack_of(setup).size, 0.5, "<f4").tobytes())
+        assert load_dump(path, setup[2]).dtype == "float32"
+
+    def test_npy_header_is_checked_against_the_file_size(self, setup):
+        from numpy.lib import format as npf
+
+        buf = io.BytesIO()
+        npf.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 10**9)})
+        path = write(setup, "huge.npy", buf.getvalue() + bytes(64))
+        with pytest.raises(ParityError, match=r"header says shape \(1000000000, 1000000000\) float32 = "
+                                              r"4,000,000,000,000,000,000 bytes but 64 bytes of data follow"):
+            load_dump(path, setup[2])
+
+    def test_npz_entry_header_is_checked(self, setup):
+        import zipfile
+
+        from numpy.lib import format as npf
+
+        buf = io.BytesIO()
+        npf.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+        z = io.BytesIO()
+        with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("pack.npy", buf.getvalue() + bytes(8))
+        with pytest.raises(ParityError, match=r"entry 'pack': its .npy header says shape \(1000000000000,\)"):
+            load_dump(write(setup, "huge.npz", z.getvalue()), setup[2])
+
+    def test_npz_loads_only_the_entry_it_uses(self, setup, monkeypatch):
+        path = str(setup[0] / "two.npz")
+        np.savez(path, junk=np.zeros(5), pixel_values=pack_of(setup))
+        dump = load_dump(path, setup[2])
+        assert dump.key == "pixel_values" and dump.shape == (1, 3, 560, 560)
+
+    def test_torch_storage_claiming_more_than_it_holds(self, setup):
+        import pickletools
+        import struct
+        import zipfile
+
+        buf = io.BytesIO()
+        torch.save(torch.zeros(3), buf)
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(out, "w") as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename.endswith("data.pkl"):
+                    pos = next(p for op, arg, p in pickletools.genops(data) if op.name == "BININT1" and arg == 3)
+                    data = data[:pos] + b"\x8a\x08" + struct.pack("<q", 10**12) + data[pos + 2:]
+                zout.writestr(info, data)
+        with pytest.raises(ParityError, match="not a readable torch file: record size"):
+            load_dump(write(setup, "claim.pt", out.getvalue()), setup[2])
+
+    def test_size_cap(self, setup):
+        from parity.dumps import dump_cap, targets
+
+        cap = dump_cap(targets(setup[2]))
+        assert cap == 8 * 4 * 3 * 560 * 560 + 2**20  # the largest stage (4 tiles of pixel_values_padded) as float64
+        path = setup[0] / "big.bin"
+        with open(path, "wb") as fh:
+            fh.truncate(cap + 1)  # sparse: never read
+        with pytest.raises(ParityError, match=f"is {cap + 1:,} bytes, over the"):
+            load_dump(str(path), setup[2])
+
+    def test_special_files(self, setup, tmp_path):
+        import os
+
+        os.mkfifo(tmp_path / "fifo.bin")
+        os.symlink(tmp_path / "b.bin", tmp_path / "a.bin")
+        os.symlink(tmp_path / "a.bin", tmp_path / "b.bin")
+        for path, message in ((tmp_path / "fifo.bin", r"dump is not a regular file \(a FIFO\)"),
+                              ("/dev/zero", r"dump is not a regular file \(a character device\)"),
+                              (tmp_path / "a.bin", "dump path is a symlink loop"),
+                              (tmp_path, "dump path is a directory")):
+            with pytest.raises(ParityError, match=message):
+                load_dump(str(path), setup[2])

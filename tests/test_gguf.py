@@ -84,8 +84,8 @@ class TestRoundTrip:
         from_file = preset_from_gguf(path)
         rgb = (np.arange(500 * 380 * 3) % 251).astype(np.uint8).reshape(380, 500, 3)
         impl = LlamaCppImpl()
-        a = impl.run(ImageInput("x.png", decoded=rgb), preset)
-        b = impl.run(ImageInput("x.png", decoded=rgb), from_file)
+        a = impl.run(ImageInput("x.png", injected=rgb), preset)
+        b = impl.run(ImageInput("x.png", injected=rgb), from_file)
         assert a["pack"].sha1 == b["pack"].sha1
         assert impl.hparams(preset) == impl.hparams(from_file)
 
@@ -166,7 +166,7 @@ class TestMalformed:
 
     def test_empty_and_missing(self, tmp_path):
         (tmp_path / "e.gguf").write_bytes(b"")
-        with pytest.raises(ParityError, match="not a GGUF file"):
+        with pytest.raises(ParityError, match=r"GGUF file is empty \(0 bytes\)"):
             inspect_mmproj(tmp_path / "e.gguf")
         with pytest.raises(ParityError, match="GGUF file not found"):
             inspect_mmproj(tmp_path / "nope.gguf")
@@ -194,8 +194,8 @@ class TestMalformed:
 
     @pytest.mark.parametrize("keys,message", [
         ({"clip.projector_type": "ultravox"}, "not covered"),
-        ({"clip.vision.image_grid_pinpoints": [336, 672, 672]}, "even number"),
-        ({"clip.vision.image_std": [0.5, 0.5]}, "at least 3 floats"),
+        ({"clip.vision.image_grid_pinpoints": [336, 672, 672]}, "an even number of values; it has 3"),
+        ({"clip.vision.image_std": [0.5, 0.5]}, "image_std must be a list of 3 numbers"),
     ])
     def test_refused_metadata(self, tmp_path, keys, message):
         path = tmp_path / "m.gguf"
@@ -214,4 +214,100 @@ class TestMalformed:
         write_mmproj(tmp_path / "m.gguf", llava16_keys())
         (tmp_path / "c.json").write_text("{not json")
         with pytest.raises(ParityError, match="not valid JSON"):
+            inspect_mmproj(tmp_path / "m.gguf", tmp_path / "c.json")
+
+
+def write_with_strings(path, keys: dict, string_keys: tuple[str, ...]) -> None:
+    """As write_mmproj, with ``string_keys`` written as GGUF strings (a converter bug)."""
+    w = gguf.GGUFWriter(str(path), "clip")
+    for k, v in keys.items():
+        if k in string_keys:
+            w.add_string(k, str(v))
+        elif isinstance(v, bool):
+            w.add_bool(k, v)
+        elif isinstance(v, str):
+            w.add_string(k, v)
+        elif isinstance(v, int):
+            w.add_uint32(k, v)
+        elif isinstance(v, float):
+            w.add_float32(k, v)
+        else:
+            w.add_array(k, v)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.close()
+
+
+class TestValidation:
+    """Values llama.cpp would choke on are refused with one line, before anything is derived."""
+
+    @pytest.mark.parametrize("extra, strings, message", [
+        ({}, ("clip.vision.image_mean",), "clip.vision.image_mean must be a list of 3 numbers, got \"\\[0.48"),
+        ({}, ("clip.vision.image_size",), "clip.vision.image_size must be an integer in 1..8192, got \"336\""),
+        ({"clip.vision.image_size": 1000000}, (), "clip.vision.image_size must be an integer in 1..8192, got 1000000"),
+        ({"clip.vision.patch_size": 0}, (), "clip.vision.patch_size must be an integer in 1..1024, got 0"),
+        ({"clip.vision.image_std": [0.5, 0.0, 0.5]}, (), "image_std values must be finite and > 0"),
+        ({"clip.vision.image_std": [0.5, -0.5, 0.5]}, (), "image_std values must be finite and > 0"),
+        ({"clip.vision.image_mean": [float("inf"), 0.5, 0.5]}, (), "image_mean values must be finite"),
+        ({"clip.vision.image_grid_pinpoints": [0, 0]}, (), "pair 1 is 0x0: each side must be in 1..16384"),
+        ({"clip.vision.image_grid_pinpoints": [336, 672, 99999, 336]}, (), "pair 2 is 99999x336"),
+        ({"clip.vision.spatial_merge_size": 0}, (), "spatial_merge_size must be an integer in 1..64"),
+    ])
+    def test_refused_with_one_line(self, tmp_path, extra, strings, message):
+        path = tmp_path / "m.gguf"
+        write_with_strings(path, llava16_keys(**extra), strings)
+        for entry in (inspect_mmproj, preset_from_gguf):
+            with pytest.raises(ParityError, match=message) as e:
+                entry(path)
+            assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+    def test_pinpoints_that_do_not_tile_warn(self, tmp_path):
+        path = tmp_path / "m.gguf"
+        write_mmproj(path, llava16_keys(**{"clip.vision.image_grid_pinpoints": [336, 672, 500, 500]}))
+        warnings = inspect_mmproj(path)["warnings"]
+        assert any("not multiples of clip.vision.image_size=336 (500x500)" in w for w in warnings)
+        write_mmproj(path, llava16_keys())
+        assert not any("not multiples" in w for w in inspect_mmproj(path)["warnings"])
+
+    def test_special_paths(self, tmp_path):
+        import os
+
+        (tmp_path / "d.gguf").mkdir()
+        os.mkfifo(tmp_path / "f.gguf")
+        os.symlink(tmp_path / "l2.gguf", tmp_path / "l1.gguf")
+        os.symlink(tmp_path / "l1.gguf", tmp_path / "l2.gguf")
+        for name, message in (("d.gguf", "GGUF file path is a directory"), ("f.gguf", "not a regular file \\(a FIFO\\)"),
+                              ("l1.gguf", "GGUF file path is a symlink loop")):
+            with pytest.raises(ParityError, match=message):
+                inspect_mmproj(tmp_path / name)
+
+    @pytest.mark.parametrize("config, message", [
+        ({"image_mean": "0.5"}, "image_mean must be a list of 3 numbers"),
+        ({"image_std": [0.5, 0, 0.5]}, "image_std values must be finite and > 0"),
+        ({"image_mean": [0.5, 0.5, 0.5, 0.5]}, "image_mean must have 3 values"),
+        ({"size": {"height": "336"}}, "size.height must be an integer"),
+        ({"size": 0}, "size must be an integer in 1.."),
+        ({"patch_size": 14.0}, "patch_size must be an integer"),
+        ({"merge_size": True}, "merge_size must be an integer"),
+        ({"resample": 7}, "resample must be an integer in 0..5"),
+        ({"image_grid_pinpoints": [[336, 0]]}, "image_grid_pinpoints must be a list of \\[height, width\\] pairs"),
+        ({"image_grid_pinpoints": "336x672"}, "image_grid_pinpoints must be"),
+    ])
+    def test_hf_config_values(self, tmp_path, config, message):
+        write_mmproj(tmp_path / "m.gguf", llava16_keys())
+        (tmp_path / "c.json").write_text(json.dumps(config))
+        with pytest.raises(ParityError, match=message) as e:
+            inspect_mmproj(tmp_path / "m.gguf", tmp_path / "c.json")
+        assert str(tmp_path / "c.json") in str(e.value)
+
+    def test_hf_config_one_number_for_every_channel(self, tmp_path):
+        write_mmproj(tmp_path / "m.gguf", llava16_keys(**{"clip.vision.image_mean": [0.5] * 3}))
+        (tmp_path / "c.json").write_text(json.dumps({"image_mean": 0.5, "image_std": CLIP_STD}))
+        assert inspect_mmproj(tmp_path / "m.gguf", tmp_path / "c.json")["disagreements"] == []
+
+    @pytest.mark.parametrize("content, message", [("[]", "not a JSON object"), ("", "not valid JSON")])
+    def test_hf_config_structure(self, tmp_path, content, message):
+        write_mmproj(tmp_path / "m.gguf", llava16_keys())
+        (tmp_path / "c.json").write_text(content)
+        with pytest.raises(ParityError, match=message):
             inspect_mmproj(tmp_path / "m.gguf", tmp_path / "c.json")

@@ -14,7 +14,7 @@ import pytest
 from parity import golden
 from parity.golden import GoldenCheck, Produced, case_key, check, update
 from parity.impls import IMPLS
-from parity.impls.base import ImageInput, Impl
+from parity.impls.base import Impl
 from parity.presets import get_preset
 from parity.trace import TraceBuilder
 
@@ -242,17 +242,11 @@ class ToyImpl(Impl):
     def supports(self, preset):
         return None
 
-    def run(self, image: ImageInput, preset):
-        from parity.decode import decode_pil
-
-        rgb = decode_pil(image.path).rgb
-        tb = TraceBuilder()
-        tb.add("decode", rgb, "HWC")
-        small = resize_halve_toy(rgb)
-        tb.add("plan", {"resized": list(small.shape[:2])}, "plan")
-        tb.add("resize", small, "HWC")
-        tb.add("normalize", (small.astype(np.float32) / 255).transpose(2, 0, 1), "C,H,W")
-        return tb.build(preset.name, self.name, self.version, image.label)
+    def record_stages(self, decoded, preset, rec):
+        small = resize_halve_toy(decoded.rgb)
+        rec.add("plan", {"resized": list(small.shape[:2])}, "plan")
+        rec.add("resize", small, "HWC")
+        rec.add("normalize", (small.astype(np.float32) / 255).transpose(2, 0, 1), "C,H,W")
 
 
 def test_changed_kernel_constant_fails_naming_stage_and_cases(tmp_path, monkeypatch):
@@ -298,8 +292,7 @@ def test_changed_real_kernel_constant_fails(tmp_path, monkeypatch):
 
 def test_repository_goldens_hold_for_the_curated_images():
     """The committed goldens (fixtures/golden) still match, for the images whose arrays are stored."""
-    if not (golden.DEFAULT_ROOT / "manifest.json").exists():
-        pytest.skip("no goldens committed yet (`parity golden update`)")
+    assert (golden.DEFAULT_ROOT / "manifest.json").is_file(), "the goldens are committed (fixtures/golden)"
     report = golden.check(images=["tiny_27x27.png"], progress=False)
     assert report.passed, report.render()
 
@@ -311,3 +304,90 @@ def test_update_keeps_the_golden_of_a_case_that_now_raises(tmp_path):
     assert summary.removed == [] and summary.kept_errors == [key]
     assert "raise now; their goldens were kept" in summary.render()
     assert key in manifest(tmp_path)["cases"]
+
+
+class TestGate:
+    """`parity golden check` is a CI gate: no manifest is bad input; nothing checked or a case without a
+    golden is a failure (unless --allow-new); a malformed manifest is one line, exit 2."""
+
+    def test_a_missing_manifest_is_bad_input_before_anything_runs(self, tmp_path, monkeypatch):
+        import parity.matrix
+        from parity.errors import ParityError
+
+        monkeypatch.setattr(parity.matrix, "run_matrix", lambda *a, **k: pytest.fail("ran the matrix"))
+        with pytest.raises(ParityError, match=f"golden manifest not found: {tmp_path / 'manifest.json'}"):
+            golden.check_gate(tmp_path)
+
+    def test_an_empty_manifest_fails_without_running(self, tmp_path, monkeypatch):
+        import parity.matrix
+
+        golden.write_json_atomic(tmp_path / "manifest.json", {"schema_version": 1, "environments": {}, "cases": {}})
+        monkeypatch.setattr(parity.matrix, "run_matrix", lambda *a, **k: pytest.fail("ran the matrix"))
+        for allow_new in (False, True):
+            report = golden.check_gate(tmp_path, allow_new=allow_new)
+            assert not report.passed
+            assert report.summary_line() == ("golden check failed: nothing was checked (no case in scope has a "
+                                             "golden) (of 0 cases checked)")
+
+    def test_new_cases_fail_unless_allowed(self, tmp_path):
+        update([produced(make_trace("a.png"))], tmp_path)
+        report = check([produced(make_trace("a.png")), produced(make_trace("b.png"))], tmp_path)
+        assert report.passed  # the library default (matrix report, pytest plugin): new cases are listed
+        report.require_checked, report.allow_new = True, False  # what check_gate sets without --allow-new
+        assert not report.passed
+        assert report.summary_line() == "golden check failed: 1 cases have no golden (of 1 cases checked)"
+        text = report.render()
+        assert "1 cases have no golden: toy/toy-impl/b.png" in text and "--allow-new" in text
+        report.allow_new = True
+        assert report.passed and "(accepted: --allow-new)" in report.render()
+        assert report.to_dict()["allow_new"] is True
+
+    def test_nothing_checked_fails_the_gate(self, tmp_path):
+        update([produced(make_trace("a.png"))], tmp_path)
+        report = check([produced(make_trace("z.png"))], tmp_path)
+        report.require_checked = True
+        assert not report.passed and "nothing was checked" in report.summary_line()
+
+    @pytest.mark.parametrize("content, message", [
+        ("[]", "it is a JSON list, not an object"),
+        ('{"schema_version": 1, "environments": {}}', "it has no 'cases'"),
+        ('{"schema_version": 1, "cases": {}}', "it has no 'environments'"),
+        ('{"schema_version": 1, "environments": {}, "cases": []}', "'cases' is a list, not an object"),
+        ('{"schema_version": 1, "environments": {"e": 3}, "cases": {}}', "environment 'e' is a int"),
+        ('{"schema_version": 1, "environments": {}, "cases": {"k": 1}}', "case 'k' is a int"),
+        ('{"schema_version": 1, "environments": {}, "cases": {"k": {}}}', "case 'k' has no 'stages' object"),
+        ('{"schema_version": 1, "environments": {}, "cases": {"k": {"stages": {"pack": {"sha256": 1}}}}}',
+         "case 'k' stage 'pack' has no 'sha256' string"),
+        ('{"schema_version": 1, "environments": {}, "cases": {"k": {"stages": {"pack": {"sha256": "ab"}}}}}',
+         "needs a 'shape' list and a 'dtype' string"),
+        ('{"schema_version": 1, "environments": {}, "cases": {"k": {"stages": {}, "plan": []}}}',
+         "'plan' is not an object"),
+        ('{"schema_version": 2, "environments": {}, "cases": {}}', "has schema_version 2, expected 1"),
+        ("\xff\xfe", "not valid JSON"),
+    ])
+    def test_malformed_manifest_is_one_line(self, tmp_path, content, message):
+        from parity.errors import ParityError
+
+        (tmp_path / "manifest.json").write_bytes(content.encode("latin-1"))
+        for load in (lambda: golden.load_manifest(tmp_path), lambda: golden.check_gate(tmp_path)):
+            with pytest.raises(ParityError, match=message) as e:
+                load()
+            assert "\n" not in str(e.value)
+
+    def test_manifest_that_is_a_directory(self, tmp_path):
+        from parity.errors import ParityError
+
+        (tmp_path / "manifest.json").mkdir()
+        with pytest.raises(ParityError, match="golden manifest path is a directory"):
+            golden.load_manifest(tmp_path)
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    """mkstemp gives 0600; goldens are CI artefacts: 0666 & ~umask, like any new file."""
+    old = os.umask(0o022)
+    try:
+        update([produced(make_trace())], tmp_path, array_images=["img.png"])
+    finally:
+        os.umask(old)
+    files = [tmp_path / "manifest.json", *tmp_path.rglob("*.npz")]
+    assert len(files) > 2 and {f.stat().st_mode & 0o777 for f in files} == {0o644}

@@ -9,7 +9,7 @@ from conftest import make_rgb
 from PIL import Image
 
 from parity.impls import ImageInput, get_impl
-from parity.impls.hf import make_processor
+from parity.impls.transformers_processors import make_processor
 from parity.presets import get_preset
 
 # (h, w). LLaVA-NeXT regressions other projects use, given there as (w, h), and their transposes
@@ -59,21 +59,21 @@ def test_staged_pack_and_plan_equal_processor(name, backend, size):
         assert same_bits(pack, out["pixel_values"][0])
         assert same_bits(trace["image_sizes"].value, out["image_sizes"].astype(np.int64))
         assert plan["image_sizes"] == out["image_sizes"][0].tolist()
-        assert plan["num_patches"] == out["pixel_values"].shape[1]
+        assert plan["num_images"] == out["pixel_values"].shape[1]
         assert trace["pad"].shape[:2] == tuple(plan["best_resolution"])
         assert trace["resize"].shape[:2] == tuple(plan["resized"])
     else:  # llama4: pixel_values are bfloat16, compared here widened to float32 on both sides
         assert same_bits(pack, out["pixel_values"])
         assert same_bits(trace["aspect_ratios"].value, out["aspect_ratios"].astype(np.int64))
         assert plan["grid"] == out["aspect_ratios"][0].tolist()
-        assert plan["num_tiles"] == out["pixel_values"].shape[0]
+        assert plan["num_images"] == out["pixel_values"].shape[0]
         assert trace["resize"].shape[:2] == tuple(plan["resized"])
 
 
 def test_llava_hf_does_not_pad_to_square():
     # llava-hf's config center-crops: the plan says so (canvas = the image), and there is no pad stage
     trace = get_impl("hf-pil").run(ImageInput("x.png", make_rgb(480, 640)), get_preset("llava-1.5"))
-    assert trace.plan["canvas"] == [480, 640] and trace.plan["crop"] == [0, 56, 336, 336]
+    assert trace.plan["padded_square"] == [480, 640] and trace.plan["crop"] == [0, 56, 336, 336]
     assert "pad" not in trace
 
 

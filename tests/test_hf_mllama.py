@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from parity.impls import ImageInput, get_impl
-from parity.impls.hf import make_processor
+from parity.impls.transformers_processors import make_processor
 from parity.presets import get_preset
 
 PRESET = get_preset("llama-3.2-vision")
@@ -34,7 +34,7 @@ def test_staged_pack_equals_processor_output(image_file, backend, size, tiles):
     trace = get_impl(f"hf-{backend}").run(ImageInput(path), PRESET)
     ref = full_processor_output(backend, path)
 
-    assert trace.plan["num_tiles"] == tiles
+    assert trace.plan["num_images"] == tiles
     pack = trace["pack"].value
     assert pack.dtype == np.float32 and pack.shape == (tiles, 3, 560, 560)
     # bit for bit: compare raw bytes, not values

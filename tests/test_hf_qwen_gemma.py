@@ -10,7 +10,7 @@ from PIL import Image
 from parity.errors import ParityError
 from parity.families import gemma3, gemma4, idefics3, phi4mm, pixtral, qwen2_vl
 from parity.impls import ImageInput, get_impl
-from parity.impls.hf import make_processor
+from parity.impls.transformers_processors import make_processor
 from parity.presets import get_preset
 
 PRESETS = ["qwen2-vl", "qwen2.5-vl", "qwen3-vl", "gemma-3", "gemma-4", "pixtral", "idefics3", "smolvlm",
@@ -86,18 +86,18 @@ def reported(preset_name, out, preset) -> dict:
         thw = out["image_grid_thw"][0].tolist()
         return {"image_grid_thw": thw, "num_patches": out["pixel_values"].shape[0]}
     if family == "gemma3":
-        return {"num_crops": int(out["num_crops"][0]), "resized": list(out["pixel_values"].shape[-2:])}
+        return {"num_images": int(out["num_crops"][0]) + 1, "resized": list(out["pixel_values"].shape[-2:])}
     if family == "gemma4":
         pos = out["image_position_ids"][0]
         real = pos[pos[:, 0] >= 0]
-        return {"num_soft_tokens": int(out["num_soft_tokens_per_image"][0]), "num_patches": len(real),
-                "grid": [int(real[:, 1].max()) + 1, int(real[:, 0].max()) + 1]}
+        return {"num_embeddings": int(out["num_soft_tokens_per_image"][0]), "num_patches": len(real),
+                "patch_grid": [int(real[:, 1].max()) + 1, int(real[:, 0].max()) + 1]}
     if family == "pixtral":
         return {"resized": out["image_sizes"][0].tolist()}
     if family == "idefics3":
         return {"num_images": out["pixel_values"].shape[1]}
     if family == "phi4mm":
-        return {"canvas": out["image_sizes"][0].tolist(), "num_img_tokens": int(out["num_img_tokens"][0]),
+        return {"canvas": out["image_sizes"][0].tolist(), "num_tokens": int(out["num_img_tokens"][0]),
                 "num_crops": out["image_pixel_values"].shape[1] - 1}
     raise AssertionError(family)
 
@@ -107,10 +107,12 @@ def family_plan(preset, h, w) -> dict:
     plans = {
         "qwen2-vl": lambda: qwen2_vl.plan(h, w, v["patch_size"], v["merge_size"], v["min_pixels"], v["max_pixels"]),
         "qwen3-vl": lambda: qwen2_vl.plan(h, w, v["patch_size"], v["merge_size"], v["min_pixels"], v["max_pixels"]),
-        "gemma3": lambda: gemma3.plan(h, w, v["image_size"], bool(cfg.get("do_pan_and_scan"))),
+        "gemma3": lambda: gemma3.plan(h, w, v["image_size"], bool(cfg.get("do_pan_and_scan")),
+                                      mm_tokens_per_image=v["mm_tokens_per_image"]),
         "gemma4": lambda: gemma4.plan(h, w, v["patch_size"], v["max_soft_tokens"], v["pooling_kernel_size"]),
         "pixtral": lambda: pixtral.plan(h, w, v["max_image_size"], v["patch_size"], "hf"),
-        "idefics3": lambda: idefics3.plan(h, w, v["longest_edge"], v["tile_size"], v["do_image_splitting"]),
+        "idefics3": lambda: idefics3.plan(h, w, v["longest_edge"], v["tile_size"], v["do_image_splitting"],
+                                          idefics3.image_seq_len(v["tile_size"], v["patch_size"], v["scale_factor"])),
         "phi4mm": lambda: phi4mm.plan(h, w, v["tile_size"], v["patch_size"], v["max_crops"]),
     }
     return plans[preset.family]().to_dict()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.impls.reference import FAMILIES, REQUIRES, ReferenceImpl
+from parity.impls.reference import RECIPES, REQUIRES, ReferenceImpl
 from parity.presets import all_presets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def test_authors_package_declared_installed_importable(package):
 
 def test_every_reference_family_runs_with_the_install():
     ref = ReferenceImpl()
-    presets = [p for p in all_presets().values() if p.family in FAMILIES]
+    presets = [p for p in all_presets().values() if p.family in RECIPES]
     assert presets
     refused = {p.name: ref.supports(p) for p in presets if ref.supports(p) is not None}
     assert not refused, f"reference impl refuses presets: {refused}"

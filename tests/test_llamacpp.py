@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from parity.decode.stb import decode_stb, png_rgb_stb, stb_available
+from parity.decode.stb import decode_stb, png_rgb_stb
 from parity.impls import IMPLS
 from parity.impls.base import ImageInput
 from parity.impls.llamacpp import LlamaCppImpl
@@ -49,7 +49,7 @@ class TestPreprocessorsVsCpp:
     def test_inp_raw_equals_cpp(self, case, raw):
         meta = CASES[case]
         w, h = meta["image_wh"]
-        trace = IMPL.run(ImageInput(f"{case}.png", decoded=synthetic_image(w, h)), gguf_preset(case, meta["gguf"]))
+        trace = IMPL.run(ImageInput(f"{case}.png", injected=synthetic_image(w, h)), gguf_preset(case, meta["gguf"]))
         pack = trace["pack"]
         chunks = pack.value if isinstance(pack.value, tuple) else tuple(pack.value)
         assert [[c.shape[2], c.shape[1]] for c in chunks] == meta["chunks_wh"]
@@ -68,8 +68,8 @@ class TestPreprocessorsVsCpp:
     ])
     def test_slice_order(self, case, expected_first, expected_last):
         meta = CASES[case]
-        trace = IMPL.run(ImageInput("x.png", decoded=synthetic_image(*meta["image_wh"])), gguf_preset(case, meta["gguf"]))
-        roles = trace.plan["chunks"]
+        trace = IMPL.run(ImageInput("x.png", injected=synthetic_image(*meta["image_wh"])), gguf_preset(case, meta["gguf"]))
+        roles = trace["pack"].note.split("chunk order: ", 1)[1].split(", ")
         assert roles[0] == expected_first and roles[-1] == expected_last
 
 
@@ -180,13 +180,12 @@ class TestDecode:
         out = png_rgb_stb(Image.fromarray(grey))
         assert out[0, :, 0].tolist() == [0x12, 0xFF]
 
-    @pytest.mark.skipif(stb_available(), reason="llama-cpp-python present: JPEG goes through the real stb")
-    def test_jpeg_without_stb_is_approximate(self, tmp_path):
+    def test_jpeg_decode_is_exact_stb(self, tmp_path):
+        """JPEG goes through the stb_image port (parity.decode.jpeg.stb): no approximate marker."""
         path = tmp_path / "a.jpg"
         Image.fromarray(synthetic_image(16, 8)).save(path, quality=90)
         trace = IMPL.run(ImageInput(str(path)), get_preset("llava-1.5"))
-        assert "stb_image is not available" in trace["decode"].approximate
-        assert trace["pack"].approximate is None
+        assert trace["decode"].approximate is None and trace["pack"].approximate is None
 
 
 class TestTrace:
@@ -195,7 +194,8 @@ class TestTrace:
         Image.fromarray(synthetic_image(700, 500)).save(path)
         trace = IMPLS["llamacpp"].run(ImageInput(str(path)), get_preset("llava-1.6"))
         assert trace.names == ["decode", "plan", "resize", "pad", "tiles", "normalize", "pack"]
-        assert trace.plan["refined"] == [672, 672] and trace.plan["chunks"][-1] == "overview"
+        assert trace.plan["canvas"] == [672, 672] and trace.plan["overview_first"] is False
+        assert trace["pack"].note.endswith(", overview")
         norm, pack = trace["normalize"].value, trace["pack"].value
         assert pack.shape == (5, 3, 336, 336) and pack.dtype == np.float32
         # inp_raw: each chunk CHW planar, chunks concatenated in order
@@ -206,7 +206,7 @@ class TestTrace:
 
     def test_injected_decode_skips_decoder(self):
         rgb = synthetic_image(30, 20)
-        trace = IMPL.run(ImageInput("missing.png", decoded=rgb), get_preset("gemma-3"))
+        trace = IMPL.run(ImageInput("missing.png", injected=rgb), get_preset("gemma-3"))
         assert np.array_equal(trace["decode"].value, rgb) and "injected" in trace["decode"].note
 
     def test_png_bytes_roundtrip_decode_is_exact(self, tmp_path):

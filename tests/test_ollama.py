@@ -3,7 +3,9 @@
 - geometry cases copied from Ollama's own unit tests (``model/models/mllama/process_image_test.go``,
   ``model/models/llama4/process_image_test.go`` @ f63eea3);
 - the Go decoder's premultiplication and ``imageproc.Composite`` on a semi-transparent pixel;
-- bit-exact agreement with outputs recorded from the real Go code (tests/oracles/ollama/).
+- bit-exact agreement with outputs recorded from the real Go code (tests/oracles/ollama/): generated PNGs
+  (``cases.json``) and, through Go 1.26's image/jpeg, every JPEG fixture and a sample of the JPEG corpus
+  (``jpeg_cases.json``: every pipeline, decode included).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from parity.presets import get_preset, preset_from_dict
 
 ORACLE_DIR = Path(__file__).parent / "oracles" / "ollama"
 ORACLE = json.loads((ORACLE_DIR / "cases.json").read_text())
+JPEG_ORACLE = json.loads((ORACLE_DIR / "jpeg_cases.json").read_text())["cases"]
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "images"
 IMPL = OllamaImpl()
 
 
@@ -97,26 +101,30 @@ class TestMllamaGeometryFromOllamaTests:
         (4, 560, (1024, 768), (1024, 768), (2, 2)),
     ])
     def test_resize_decision(self, max_tiles, tile, image, resized, ratio):
-        plan = ol_mllama.plan_mllama(image[1], image[0], tile, max_tiles)
+        plan = ol_mllama.plan_mllama(image[1], image[0], tile, max_tiles, 14)
         assert plan["resized"] == [resized[1], resized[0]]
         assert plan["grid"] == [ratio[1], ratio[0]]
 
     def test_aspect_ratio_id_is_ollamas_rank_not_transformers_index(self):
         # A 1-row x 2-column grid is (w=2, h=1): rank 5 in Ollama's list; transformers' id is 2.
-        plan = ol_mllama.plan_mllama(300, 900, 560, 4)
+        plan = ol_mllama.plan_mllama(300, 900, 560, 4, 14)
         assert plan["grid"] == [1, 2] and plan["aspect_ratio_id"] == 5
 
     def test_extreme_aspect_resizes_to_zero_rows(self):
         # fitToCanvas floors 1 * (2240 / 2999) to 0 (transformers keeps at least 1); checked against the
         # Go oracle: the resized image is empty and every tile is the normalized zero canvas.
-        assert ol_mllama.plan_mllama(1, 2999, 560, 4)["resized"] == [0, 2240]
+        assert ol_mllama.plan_mllama(1, 2999, 560, 4, 14)["resized"] == [0, 2240]
 
     def test_plan_keys_match_transformers_plan(self):
         from transformers.models.mllama import image_processing_mllama as mod
 
         from parity.impls.hf.mllama import _plan
 
-        assert set(ol_mllama.plan_mllama(1749, 1500, 560, 4)) == set(_plan(mod, 1749, 1500, 560, 4))
+        ours, hf = ol_mllama.plan_mllama(1749, 1500, 560, 4, 14), _plan(mod, 1749, 1500, 560, 4, 14)
+        assert list(ours) == list(hf)
+        # Ollama passes no cross-attention mask: the text attends all 4 tiles, transformers the real ones
+        assert ours["cross_attention_tokens"] == 4 * 1601 and hf["cross_attention_tokens"] == 4 * 1601
+        assert ol_mllama.plan_mllama(480, 640, 560, 4, 14)["cross_attention_tokens"] == 4 * 1601
 
 
 class TestLlama4GeometryFromOllamaTests:
@@ -173,16 +181,20 @@ class TestGoDecode:
         with pytest.raises(ParityError, match="image: unknown format"):
             IMPL.run(ImageInput(str(path)), get_preset("llama-3.2-vision"))
 
-    def test_jpeg_decode_is_marked_approximate(self, image_file):
+    def test_jpeg_decode_is_exact_go(self, image_file):
         trace = IMPL.run(ImageInput(image_file(40, 30, fmt="jpeg")), get_preset("gemma-3"))
-        assert trace["decode"].approximate and "Pillow" in trace["decode"].approximate
-        assert trace["resize"].approximate is None
+        assert trace["decode"].approximate is None and trace["resize"].approximate is None
+        assert "*image.YCbCr" in trace["decode"].note
+
+    def test_jpeg_generations_differ(self):
+        path = str(FIXTURES / "photo_640x427.jpg")
+        assert (decode_go(path, jpeg="go1.25").pixels != decode_go(path, jpeg="go1.26").pixels).any()
 
     def test_injected_decode_is_an_opaque_rgba(self, image_file):
         path = image_file(37, 53)
         rgb = np.asarray(Image.open(path).convert("RGB"))
         a = IMPL.run(ImageInput(path), get_preset("llama-3.2-vision"))
-        b = IMPL.run(ImageInput(path, decoded=rgb), get_preset("llama-3.2-vision"))
+        b = IMPL.run(ImageInput(path, injected=rgb), get_preset("llama-3.2-vision"))
         assert a["pack"].sha256 == b["pack"].sha256
 
 
@@ -234,3 +246,49 @@ def test_recorded_go_output(tmp_path, case):
         assert trace.plan["aspect_ratio_id"] == exp["aspect"][0]
     if "grid" in exp:
         assert trace["image_grid_thw"].value[0].tolist() == exp["grid"]
+
+
+@pytest.fixture(scope="module")
+def jpeg_corpus(tmp_path_factory) -> Path:
+    import importlib.util
+    import sys
+
+    root = Path(__file__).parents[1]
+    spec = importlib.util.spec_from_file_location("make_jpeg_corpus", root / "fixtures" / "make_jpeg_corpus.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_jpeg_corpus", mod)
+    spec.loader.exec_module(mod)
+    out = tmp_path_factory.mktemp("jpeg_corpus_ollama")
+    mod.write_corpus(out)
+    return out
+
+
+@pytest.mark.parametrize("case", JPEG_ORACLE, ids=lambda c: f"{c['model']}-{c['image']['file']}")
+def test_recorded_go_jpeg_pipeline(case, jpeg_corpus):
+    """Ollama's real ProcessImage (Go 1.26.0, x/image v0.22.0) on JPEGs: decode and output bit-exact."""
+    image = case["image"]
+    path = (FIXTURES if image["source"] == "fixtures" else jpeg_corpus) / image["file"]
+    assert _sha256(np.frombuffer(path.read_bytes(), np.uint8)) == image["sha256"], "input file changed"
+    values = {k: {"value": v, "source": "recorded oracle config"} for k, v in case["values"].items()}
+    preset = preset_from_dict({"name": f"oracle-{case['model']}", "family": case["family"], "values": values})
+    exp = case["expect"]
+    img = decode_go(str(path))
+    assert img.go_type == exp["go_type"] and (img.ratio or "").replace(":", "") == exp.get("ratio", "")
+    assert _sha256(img.rgba64.astype("<u2")) == exp["decode_rgba64_sha256"]
+    if "go_failure" in exp:
+        with pytest.raises(ParityError, match=exp["go_failure"].split(":")[0]):
+            IMPL.run(ImageInput(str(path)), preset)
+        return
+    trace = IMPL.run(ImageInput(str(path)), preset)
+    assert trace["decode"].approximate is None
+    go_pack = {"mllama": "normalize", "llama4": "normalize"}.get(case["model"], "pack")
+    assert _sha256(trace[go_pack].value.astype("<f4")) == exp["pack_f32_sha256"]
+    if "global_f32_sha256" in exp:
+        assert _sha256(trace["pack"].value[-1].astype("<f4")) == exp["global_f32_sha256"]
+    if "aspect" in exp:
+        assert trace.plan["aspect_ratio_id"] == exp["aspect"][0]
+    if "grid" in exp:
+        assert trace["image_grid_thw"].value[0].tolist() == exp["grid"]
+    if "size" in exp:  # Go's (width, height): llama4's canvas, the others' resized image
+        key = "canvas" if case["model"] == "llama4" else "resized"
+        assert trace.plan[key] == [exp["size"][1], exp["size"][0]]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from parity.impls import ImageInput, get_impl, impls_for
-from parity.impls.hf import make_processor
+from parity.impls.transformers_processors import make_processor
 from parity.presets import get_preset
 
 #: preset -> (family, the impls of this issue that must run it)

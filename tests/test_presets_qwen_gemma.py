@@ -5,9 +5,11 @@ them runs on a 1500x1749 and a 640x480 photo."""
 import numpy as np
 import pytest
 from conftest import make_rgb
+from mistral_common.tokens.tokenizers import image as mc
+from qwen_vl_utils import vision_process as qvu
 
 from parity.impls import ImageInput, get_impl
-from parity.impls.hf import make_processor
+from parity.impls.transformers_processors import make_processor
 from parity.presets import get_preset
 
 PRESETS = {"qwen2-vl": "qwen2-vl", "qwen2.5-vl": "qwen2-vl", "qwen3-vl": "qwen3-vl", "gemma-3": "gemma3",
@@ -51,8 +53,6 @@ def test_values_agree_with_the_processor_config(name):
 
 
 def test_qwen_reference_budget_is_qwen_vl_utils_default():
-    qvu = pytest.importorskip("qwen_vl_utils.vision_process")
-
     for name in ("qwen2-vl", "qwen2.5-vl", "qwen3-vl"):
         p = get_preset(name)
         assert (p["reference_min_tokens"], p["reference_max_tokens"]) == (qvu.IMAGE_MIN_TOKEN_NUM, qvu.IMAGE_MAX_TOKEN_NUM)
@@ -63,8 +63,6 @@ def test_qwen_reference_budget_is_qwen_vl_utils_default():
 
 
 def test_pixtral_values_are_mistral_commons():
-    mc = pytest.importorskip("mistral_common.tokens.tokenizers.image")
-
     p = get_preset("pixtral")
     m1 = mc.MultiModalVersion.m1.config
     assert (m1.image_patch_size, m1.max_image_size, m1.spatial_merge_size) == (
@@ -82,9 +80,6 @@ def test_gemma3_pan_and_scan_values_are_the_processor_defaults():
         assert p[key] == defaults[key], key
 
 
-#: the reference recipes that call the authors' package
-AUTHORS_PACKAGES = {"qwen2-vl": "qwen_vl_utils", "qwen3-vl": "qwen_vl_utils", "pixtral": "mistral_common",
-                    "gemma3": "jax"}
 RUNS = [(name, impl) for name in PRESETS for impl in IMPLS if get_impl(impl).supports(get_preset(name)) is None]
 
 
@@ -98,8 +93,6 @@ def test_every_preset_has_reference_and_a_hf_impl():
 @pytest.mark.parametrize("name, impl", RUNS)
 def test_runs_on_a_1500x1749_and_a_640x480_photo(name, impl):
     preset = get_preset(name)
-    if impl == "reference" and preset.family in AUTHORS_PACKAGES:
-        pytest.importorskip(AUTHORS_PACKAGES[preset.family])
     for h, w in [(1749, 1500), (480, 640)]:
         trace = get_impl(impl).run(ImageInput(f"photo_{w}x{h}.jpg", make_rgb(h, w, seed=w)), preset)
         assert trace.names[:2] == ["decode", "plan"] and "pack" in trace

@@ -91,18 +91,38 @@ class TestSite:
         if diffs:
             assert "Divergences, geometry first" in text
 
-    def test_case_page_has_stage_tables_heatmaps_thumbnails(self, site):
-        out, results = site
-        case = next((c for c in results["cases"] if c["assets"]["heatmaps"]), None)
-        if case is None:
-            pytest.skip("no pixel divergence among these cases")
-        text = (out / case["assets"]["page"]).read_text()
-        assert "<th>stage</th>" in text and "|Δ| heatmaps of" in text and "Stage images, side by side" in text
-        impl, stages = next(iter(case["assets"]["heatmaps"].items()))
-        items = next(iter(stages.values()))["items"]
-        assert {it["channel"] for it in items} == {0, 1, 2}
-        with Image.open(out / items[0]["path"]) as img:
-            assert img.format == "PNG"
+    def test_case_page_has_stage_tables_heatmaps_thumbnails(self, tmp_path):
+        # a constructed pixel divergence, so the page always has heatmaps: hf-pil's real trace of a fixture
+        # against a copy whose resized image has one pixel of channel 1 raised by 64 levels
+        from dataclasses import replace
+
+        from parity.case import run_case
+        from parity.compare import compare_traces
+        from parity.presets import get_preset
+
+        preset = get_preset("llama-3.2-vision")
+        case = run_case(str(matrix.FIXTURE_DIR / "oddpad_501x300.png"), preset, ["hf-pil"])
+        base = case.traces["hf-pil"]
+        resized = base["resize"].value.copy()
+        resized[7, 11, 1] = (int(resized[7, 11, 1]) + 64) % 256
+        case.traces["altered"] = replace(base, impl="altered", stages=tuple(
+            replace(s, value=resized) if s.name == "resize" else s for s in base.stages))
+        case.diffs["altered"] = compare_traces(base, case.traces["altered"], preset["image_std"])
+        d = matrix.case_dict(case, 0.0)
+        html.CaseAssets(tmp_path)(case, d)
+        (tmp_path / "cases").mkdir()
+        (tmp_path / d["assets"]["page"]).write_text(html.render_case(d))
+
+        text = (tmp_path / d["assets"]["page"]).read_text()
+        assert "<th>stage</th>" in text and "|Δ| heatmaps of <code>resize</code>" in text
+        assert "Stage images, side by side" in text
+        assert list(d["assets"]["heatmaps"]) == ["altered"] and list(d["assets"]["heatmaps"]["altered"]) == ["resize"]
+        items = d["assets"]["heatmaps"]["altered"]["resize"]["items"]
+        assert [(it["channel"], it["max_levels"]) for it in items] == [(0, 0), (1, 64), (2, 0)]
+        for it in items:
+            with Image.open(tmp_path / it["path"]) as img:
+                assert img.format == "PNG"
+                assert f'src="../{it["path"]}"' in text
 
     def test_summary_markdown(self, site):
         out, results = site

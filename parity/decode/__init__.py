@@ -14,7 +14,6 @@ import io
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -75,26 +74,39 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 @dataclass(frozen=True)
 class Decoded:
-    """An RGB uint8 image and what decoding saw on the way."""
+    """An RGB uint8 image and what decoding saw on the way.
+
+    ``native`` is the runtime's own decoded representation when later stages need more than RGB
+    (Go's image type and 16-bit samples for the Go profiles); ``approximate`` says why the pixels are
+    not bit-faithful to the runtime's decoder, when they are not."""
 
     rgb: np.ndarray  # (H, W, 3) uint8
     policy: str
     info: dict  # format, mode, size, orientation, has_alpha ...
+    native: object = None
+    approximate: str | None = None
+
+
+def check_image_path(path: str | os.PathLike) -> None:
+    """What ``read_bytes`` refuses, without reading: the CLI checks each IMAGE before running impls."""
+    from parity.export import MAX_IMAGE_BYTES, check_regular, human_bytes
+
+    size = check_regular(path, "image", BadImage)
+    if size == 0:
+        raise BadImage(f"image file is empty (0 bytes): {path}")
+    if size > MAX_IMAGE_BYTES:
+        raise BadImage(f"image {path} is {size:,} bytes, over the {human_bytes(MAX_IMAGE_BYTES)} cap")
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
-    """Read an image file, with a one-line ParityError for the usual failures."""
-    p = Path(path)
-    if not p.exists():
-        raise BadImage(f"image not found: {p}")
-    if p.is_dir():
-        raise BadImage(f"image path is a directory: {p}")
-    try:
-        data = p.read_bytes()
-    except OSError as e:  # unreadable: permissions, I/O error
-        raise BadImage(f"cannot read image {p}: {e.strerror or e}") from None
+    """Read an image file, with a one-line BadImage for the usual failures: not found, a directory,
+    not a regular file (a FIFO would block, /dev/zero never ends), a symlink loop, over
+    ``MAX_IMAGE_BYTES`` (512 MiB), unreadable, empty."""
+    from parity.export import MAX_IMAGE_BYTES, read_regular
+
+    data = read_regular(path, "image", MAX_IMAGE_BYTES, BadImage)
     if not data:
-        raise BadImage(f"image file is empty (0 bytes): {p}")
+        raise BadImage(f"image file is empty (0 bytes): {path}")
     return data
 
 

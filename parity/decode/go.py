@@ -19,12 +19,24 @@ palette 1/2/4/8       ``*image.Paletted`` palette entries ``color.RGBA`` (opaque
                                          first len(tRNS) entries become ``color.NRGBA``
 ====================  =================  ==================================================
 
-Pixel values come from Pillow (8-bit and palette indices: PNG is lossless, so they are Go's values)
-and OpenCV for 16-bit colour (Pillow keeps only the high byte there); the Go semantics (types,
-tRNS handling, premultiplication) are applied here from the file's own IHDR/PLTE/tRNS chunks.
-ollama f63eea3 registers PNG, JPEG, BMP, TIFF and WebP decoders (``model/model.go``), not GIF:
-a GIF fails with Go's ``image: unknown format``. Formats other than PNG are decoded with Pillow and
-marked approximate (Go's JPEG decoder has its own IDCT and chroma upsampling; not ported).
+PNG pixel values come from Pillow (8-bit and palette indices: PNG is lossless, so they are Go's values)
+and OpenCV for 16-bit colour (Pillow keeps only the high byte there); the Go semantics (types, tRNS
+handling, premultiplication) are applied here from the file's own IHDR/PLTE/tRNS chunks, and
+``parity.decode.go_png`` refuses what Go's ``image/png`` refuses (chunk CRCs, order, lengths, pixel
+data), with Go's error text.
+
+JPEG is Go's ``image/jpeg``, ported bit-exactly for both generations (``parity.decode.go_jpeg``:
+``go1.26``, the toolchain ollama f63eea3 builds with, and ``go1.25``): an ``*image.YCbCr`` (4:4:4,
+4:4:0, 4:2:2, 4:2:0, 4:1:1, 4:1:0; its planes kept), ``*image.Gray``, ``*image.RGBA`` (Adobe RGB) or
+``*image.CMYK``. Its ``pixels`` are what ``At().RGBA()`` returns: for YCbCr the 16-bit
+``color.YCbCr.RGBA`` conversion, whose high bytes are ``color.YCbCrToRGB``'s 8-bit RGB (what
+``image/draw``'s ``DrawYCbCr`` writes when ``imageproc.Composite`` draws it); x/image's scalers read
+4:4:4/4:2:2/4:2:0/4:4:0 through ``scaleX_YCbCr*`` (the same 16-bit conversion, alpha stored as 1: the
+``alpha_one`` fast path) and other types through ``At().RGBA()``.
+
+ollama f63eea3 registers PNG, JPEG, BMP, TIFF and WebP decoders (``model/model.go``), not GIF: a GIF
+fails with Go's ``image: unknown format``. BMP, TIFF and WebP are decoded with Pillow and marked
+approximate (Go's x/image decoders are not ported).
 
 ``composite_over_white`` is ollama's ``imageproc.Composite`` (``image/draw`` ``Draw`` ``Over`` onto
 opaque white, the fast paths ``drawCopyOver``/``drawNRGBAOver``/``drawGray``/``drawRGBA`` of
@@ -39,6 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from parity.decode import open_pil, read_bytes
+from parity.decode.go_jpeg import DEFAULT_GO_JPEG, decode_jpeg_go
+from parity.decode.go_png import check_png_go
 from parity.errors import BadImage, ParityError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -52,12 +66,16 @@ class GoImage:
     go_type: the concrete Go type (``*image.RGBA``...); pixels: (H, W, 4), either uint16 samples,
     what ``At(x, y).RGBA()`` returns (alpha-premultiplied), or, for 8-bit opaque images, uint8 bytes
     whose samples are v*0x101 (cheaper, same values); approximate: why the samples may differ from
-    Go's decoder (None when exact).
+    Go's decoder (None when exact); ratio: an ``*image.YCbCr``'s subsample ratio ("4:2:0"...);
+    planes: a decoded JPEG's planes as Go stores them (``Y``, ``Cb``, ``Cr``, ``K``), cropped to the
+    samples the image reads.
     """
 
     go_type: str
     pixels: np.ndarray
     approximate: str | None = None
+    ratio: str | None = None
+    planes: dict[str, np.ndarray] | None = None
 
     @property
     def rgba64(self) -> np.ndarray:
@@ -70,6 +88,12 @@ class GoImage:
     def gray(self) -> bool:
         """x/image/draw takes its ``*image.Gray`` fast path (alpha stored as exactly 1)."""
         return self.go_type == "*image.Gray"
+
+    @property
+    def alpha_one(self) -> bool:
+        """x/image/draw's ``scaleX_Gray``/``scaleX_YCbCr{444,422,420,440}`` fast path: the horizontal
+        pass stores an alpha of exactly 1 (other types go through ``At().RGBA()``)."""
+        return self.gray or (self.go_type == "*image.YCbCr" and self.ratio in ("4:4:4", "4:2:2", "4:2:0", "4:4:0"))
 
     @property
     def opaque(self) -> bool:
@@ -197,15 +221,16 @@ def decode_png_go(data: bytes, label: str) -> GoImage:
         if plte is None:
             raise BadImage(f"corrupt or truncated image: {label}: palette PNG without PLTE")
         n = len(plte) // 3
-        pal = np.frombuffer(plte[:3 * n], np.uint8).reshape(n, 3)
-        alpha = np.full(n, 0xFF, dtype=np.uint8)
+        # parsePLTE fills all 256 entries (those past the palette opaque black) and readImagePass
+        # re-slices the palette up to any index it meets; parsetRNS likewise up to len(tRNS).
+        pal = np.zeros((256, 3), dtype=np.uint8)
+        pal[:n] = np.frombuffer(plte[:3 * n], np.uint8).reshape(n, 3)
+        alpha = np.full(256, 0xFF, dtype=np.uint8)
         if trns is not None:
-            alpha[:min(len(trns), n)] = np.frombuffer(trns[:n], np.uint8)
+            alpha[:len(trns[:256])] = np.frombuffer(trns[:256], np.uint8)
         # Opaque entries stay color.RGBA (v*0x101); tRNS entries are color.NRGBA, premultiplied.
         entries = _premultiply(pal[None], alpha[None])[0]
         idx = np.asarray(img, dtype=np.uint8)
-        if idx.max(initial=0) >= n:
-            raise ParityError(f"{label}: palette index out of range (Go's png decoder rejects it)")
         return GoImage("*image.Paletted", entries[idx])
     if ctype in (4, 6):
         rgba = np.asarray(img.convert("RGBA"), dtype=np.uint8)
@@ -213,29 +238,53 @@ def decode_png_go(data: bytes, label: str) -> GoImage:
     raise BadImage(f"corrupt or truncated image: {label}: PNG colour type {ctype} depth {depth}")
 
 
-def decode_go(path: str) -> GoImage:
-    """``image.Decode`` with the formats ollama f63eea3's runner registers."""
+def _registered_magic(data: bytes) -> bool:
+    """The magic strings of the other formats ollama f63eea3 registers (x/image bmp, tiff, webp)."""
+    return (data[:2] == b"BM" and data[6:10] == b"\0\0\0\0") or data[:4] in (b"II*\x00", b"MM\x00*") or \
+        (data[:4] == b"RIFF" and data[8:15] == b"WEBPVP8")
+
+
+def decode_jpeg_to_go_image(data: bytes, label: str, jpeg: str = DEFAULT_GO_JPEG) -> GoImage:
+    """A JPEG file -> the Go image ``image/jpeg.Decode`` returns (``jpeg``: ``go1.26`` or ``go1.25``)."""
+    try:
+        img = decode_jpeg_go(data, jpeg)
+    except BadImage as e:
+        raise BadImage(f"{label}: {e}") from None
+    pixels = img.rgba64 if img.rgba64 is not None else img.rgba8
+    return GoImage(img.go_type, pixels, img.approximate, img.ratio, img.planes)
+
+
+def decode_go(path: str, jpeg: str = DEFAULT_GO_JPEG) -> GoImage:
+    """``image.Decode`` with the formats ollama f63eea3's runner registers; ``jpeg`` picks the Go
+    generation of ``image/jpeg`` (``go1.26``: what ollama f63eea3 builds with; ``go1.25``)."""
     data = read_bytes(path)
     if data.startswith(PNG_MAGIC):
+        try:
+            check_png_go(data)
+        except BadImage as e:
+            raise BadImage(f"{path}: {e}") from None
         return decode_png_go(data, str(path))
+    if data.startswith(b"\xff\xd8"):  # image/jpeg's registered magic
+        return decode_jpeg_to_go_image(data, str(path), jpeg)
     if data[:6] in GIF_MAGICS:
-        raise ParityError(f"{path}: image: unknown format (ollama's Go engine registers no GIF decoder)")
+        raise BadImage(f"{path}: image: unknown format (ollama's Go engine registers no GIF decoder)")
+    if not _registered_magic(data):  # image.Decode's sniff: no registered format matches
+        raise BadImage(f"{path}: image: unknown format")
     img = open_pil(data, str(path))
     if img.format not in ("JPEG", "BMP", "TIFF", "WEBP"):
         raise ParityError(f"{path}: image: unknown format ({img.format} has no Go decoder in ollama)")
     if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         raise ParityError(f"{path}: {img.format} with alpha is not supported by this port (only PNG alpha is)")
-    reason = f"{img.format} decoded by Pillow, not Go's image/{img.format.lower()} decoder (not ported)"
-    go_type = f"{img.format} image"
-    if img.format == "JPEG":
-        go_type = {"L": "*image.Gray", "CMYK": "*image.CMYK"}.get(img.mode, "*image.YCbCr")
-    return go_image_from_rgb(np.asarray(img.convert("RGB"), dtype=np.uint8), go_type, reason)
+    if img.format == "JPEG":  # a JPEG without the FF D8 magic matches no Go decoder
+        raise BadImage(f"{path}: image: unknown format")
+    reason = f"{img.format} decoded by Pillow, not Go's x/image/{img.format.lower()} decoder (not ported)"
+    return go_image_from_rgb(np.asarray(img.convert("RGB"), dtype=np.uint8), f"{img.format} image", reason)
 
 
 def composite_over_white(img: GoImage) -> np.ndarray:
     """ollama ``imageproc.Composite``: draw ``Over`` opaque white -> opaque ``*image.RGBA`` (H, W, 4) uint8."""
-    if img.pixels.dtype == np.uint8 and img.opaque:  # opaque: the white never shows
-        return img.pixels.copy()
+    if img.opaque:  # opaque: the white never shows; the bytes are the samples' high bytes
+        return img.pixels.copy() if img.pixels.dtype == np.uint8 else (img.pixels >> 8).astype(np.uint8)
     c = img.rgba64.astype(np.uint64)
     keep = (0xFFFF - c[..., 3:]) * 0x101  # the destination's share, 0x101-scaled as draw.go does
     out = np.empty(c.shape, dtype=np.uint8)

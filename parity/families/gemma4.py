@@ -17,14 +17,19 @@ transformers 5.23.0):
 Google's own ``gemma`` library (google-deepmind/gemma @ 7691fd4,
 ``gemma/gm/nn/gemma4/vision/_preprocessing.py`` ``get_target_dimensions``) differs in step 3: it never
 refuses (see ``target_size_gemma_library``); and its samplers default to max_soft_tokens = 1120.
+
+Tokens: patches // pooling_kernel^2 soft tokens between ``<|image>`` and ``<image|>`` (transformers
+``Gemma4Processor``; Ollama f63eea3 ``gemma4/model.go`` pools (gw // k) * (gh // k)); Google's gemma
+library adds "\n\n" before and after (``_token_utils.add_variable_extra_tokens_for_images``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from parity.errors import ParityError
+from parity.families.base import Plan, Tokens, summary_fields
 
 
 def target_size(img_h: int, img_w: int, patch: int, max_patches: int, pooling_kernel: int) -> tuple[int, int]:
@@ -66,17 +71,32 @@ def target_size_gemma_library(img_h: int, img_w: int, patch: int, max_patches: i
     return h, w
 
 
+def tokens_hf(patch_grid, pooling_kernel: int) -> Tokens:
+    n = patch_grid[0] * patch_grid[1] // pooling_kernel**2
+    return Tokens(n + 2, n)
+
+
+def tokens_gemma_library(patch_grid, pooling_kernel: int) -> Tokens:
+    n = patch_grid[0] * patch_grid[1] // pooling_kernel**2
+    return Tokens(n + 4, n)
+
+
+def tokens_ollama(patch_grid, pooling_kernel: int) -> Tokens:
+    n = (patch_grid[0] // pooling_kernel) * (patch_grid[1] // pooling_kernel)
+    return Tokens(n + 2, n)
+
+
 @dataclass(frozen=True)
-class Gemma4Plan:
-    image_size: tuple[int, int]  # (h, w) decoded
-    resized: tuple[int, int]  # (h, w) multiples of pooling_kernel * patch
-    grid: tuple[int, int]  # (rows, cols) of patches
+class Gemma4Plan(Plan):
+    patch_grid: tuple[int, int]  # [rows, cols] of patches
     num_patches: int  # real patches (the rest of max_patches is padding)
     max_patches: int
-    num_soft_tokens: int
 
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+def make_plan(image_hw, resized, patch: int, max_patches: int, tokens: Tokens) -> Gemma4Plan:
+    grid = (resized[0] // patch, resized[1] // patch)
+    return Gemma4Plan(**summary_fields(image_hw, resized, None, (0, 0), (1, 1), 1, tokens),
+                      patch_grid=grid, num_patches=grid[0] * grid[1], max_patches=max_patches)
 
 
 def plan(img_h: int, img_w: int, patch: int, max_soft_tokens: int, pooling_kernel: int,
@@ -85,6 +105,5 @@ def plan(img_h: int, img_w: int, patch: int, max_soft_tokens: int, pooling_kerne
     max_patches = max_soft_tokens * pooling_kernel**2
     size = {"hf": target_size, "gemma-library": target_size_gemma_library}[variant]
     h, w = size(img_h, img_w, patch, max_patches, pooling_kernel)
-    grid = (h // patch, w // patch)
-    n = grid[0] * grid[1]
-    return Gemma4Plan((img_h, img_w), (h, w), grid, n, max_patches, n // pooling_kernel**2)
+    tokens = {"hf": tokens_hf, "gemma-library": tokens_gemma_library}[variant]
+    return make_plan((img_h, img_w), (h, w), patch, max_patches, tokens((h // patch, w // patch), pooling_kernel))

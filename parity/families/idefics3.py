@@ -14,12 +14,19 @@ no other preprocessing than this processor.
 3. If either side exceeds t: rows = h / t, cols = w / t crops, row-major, then the step-2 image
    resized to t x t as the last frame. Else the image is a single t x t frame.
 4. All resizes use the same filter (LANCZOS for the checkpoints).
+
+Tokens: per crop ``<fake_token_around_image><row_i_col_j>`` + image_seq_len, a newline after each
+row, then "\n\n" ``<fake_token_around_image><global-img>`` + image_seq_len ``<fake_token_around_image>``
+(transformers ``Idefics3Processor``; llama.cpp mtmd 0c1e570's IDEFICS3 template builds the same
+sequence); image_seq_len = (tile / patch)^2 / scale_factor^2. Unsplit: the global image alone.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from parity.families.base import Plan, Tokens, summary_fields
 
 #: absolute cap on either side after step 1 (transformers MAX_IMAGE_SIZE, "4k resolution")
 MAX_IMAGE_SIZE = 4096
@@ -59,25 +66,36 @@ def grow_to_tiles(h: int, w: int, tile: int) -> tuple[int, int]:
     return h, w
 
 
+def image_seq_len(tile: int, patch: int, scale_factor: int) -> int:
+    return (tile // patch) ** 2 // (scale_factor * scale_factor)
+
+
+def tokens(grid, seq_len: int) -> Tokens:
+    rows, cols = grid
+    glob = seq_len + 3
+    if rows == 0:
+        return Tokens(glob, seq_len)
+    return Tokens(rows * cols * (seq_len + 2) + rows + glob, seq_len * (rows * cols + 1))
+
+
 @dataclass(frozen=True)
-class Idefics3Plan:
-    image_size: tuple[int, int]  # (h, w) decoded
-    resized: tuple[int, int]  # (h, w) after step 1
-    canvas: tuple[int, int]  # (h, w) after step 2 (multiples of the tile)
-    grid: tuple[int, int]  # (rows, cols) of crops; (0, 0) when the image is one tile
+class Idefics3Plan(Plan):
     num_crops: int  # rows * cols (the global image not counted)
-    num_images: int  # frames fed to the encoder: crops + global image, or 1
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def plan(img_h: int, img_w: int, longest_edge: int, tile: int, splitting: bool = True) -> Idefics3Plan:
+def make_plan(image_hw, resized, canvas, grid, seq_len: int) -> Idefics3Plan:
+    """One impl's plan; grid [0, 0]: one image, not split."""
+    n = grid[0] * grid[1]
+    return Idefics3Plan(**summary_fields(image_hw, resized, canvas, (0, 0), grid, n + 1 if n else 1,
+                                         tokens(grid, seq_len)), num_crops=n)
+
+
+def plan(img_h: int, img_w: int, longest_edge: int, tile: int, splitting: bool = True,
+         seq_len: int = 0) -> Idefics3Plan:
     resized = cap_to_max_size(*resize_longest_edge(img_h, img_w, longest_edge))
     if not splitting:
-        return Idefics3Plan((img_h, img_w), resized, (tile, tile), (0, 0), 0, 1)
+        return make_plan((img_h, img_w), resized, (tile, tile), (0, 0), seq_len)
     canvas = grow_to_tiles(*resized, tile)
     if canvas[0] > tile or canvas[1] > tile:
-        grid = (canvas[0] // tile, canvas[1] // tile)
-        return Idefics3Plan((img_h, img_w), resized, canvas, grid, grid[0] * grid[1], grid[0] * grid[1] + 1)
-    return Idefics3Plan((img_h, img_w), resized, canvas, (0, 0), 0, 1)
+        return make_plan((img_h, img_w), resized, canvas, (canvas[0] // tile, canvas[1] // tile), seq_len)
+    return make_plan((img_h, img_w), resized, canvas, (0, 0), seq_len)

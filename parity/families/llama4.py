@@ -20,15 +20,25 @@ llama-models 0.3.0) and transformers ``models/llama4/image_processing_llama4.py`
 Candidate order: transformers reads each pair as (height, width); llama-models builds the same
 (a, b) list but reads it as (width, height). Only exact ties between a canvas and its transpose can
 tell them apart.
+
+Tokens (llama-models 0.3.0 ``llama4/chat_format.py`` ``_encode_image``; the same layout in transformers
+``Llama4Processor._prompt_split_image`` and Ollama f63eea3 ``llama4/model.go`` ``PostTokenize``):
+``<|image_start|>``; with more than one tile, per tile ``per_tile`` ``<|patch|>`` with
+``<|tile_x_separator|>`` between the tiles of a row and ``<|tile_y_separator|>`` after each row; then
+``<|image|>``, ``per_tile`` patches (the global tile, or the only one) and ``<|image_end|>``.
+per_tile = (tile / patch)^2 * pixel_shuffle_ratio^2 = 144. llama.cpp mtmd 0c1e570 emits only
+``<|image_start|>`` + every chunk's embeddings (tiles, then the overview) + ``<|image_end|>``.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
+
+from parity.families.base import Plan, Tokens, summary_fields
 
 
 def factor_pairs(n: int) -> list[tuple[int, int]]:
@@ -95,24 +105,40 @@ def fit_size(img_h: int, img_w: int, canvas_h: int, canvas_w: int, tile: int | N
     return max(int(new_h), 1), max(int(new_w), 1)
 
 
-@dataclass(frozen=True)
-class Llama4Plan:
-    image_size: tuple[int, int]  # (h, w) decoded
-    canvas: tuple[int, int]  # (h, w)
-    grid: tuple[int, int]  # (rows, cols)
-    resized: tuple[int, int]  # (h, w)
-    num_tiles: int  # rows * cols, plus 1 global tile when > 1
+def tokens_per_tile(tile: int, patch: int, pixel_shuffle_ratio: float) -> int:
+    return round((tile // patch) ** 2 * pixel_shuffle_ratio ** 2)
 
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+def tokens_meta(grid: tuple[int, int], per_tile: int) -> Tokens:
+    """The reference's sequence (and transformers', Ollama's), see the module docstring."""
+    tiles = grid[0] * grid[1]
+    if tiles > 1:
+        return Tokens(3 + per_tile * (tiles + 1) + tiles, per_tile * (tiles + 1))
+    return Tokens(3 + per_tile, per_tile)
+
+
+def tokens_llamacpp(num_chunks: int, per_tile: int) -> Tokens:
+    """llama.cpp mtmd: img_beg + every chunk + img_end, no ``<|image|>`` and no tile separators."""
+    return Tokens(2 + per_tile * num_chunks, per_tile * num_chunks)
+
+
+@dataclass(frozen=True)
+class Llama4Plan(Plan):
+    global_tile: bool  # the whole image resized to one tile is appended (more than one tile)
+
+
+def make_plan(image_hw, canvas, resized, grid, tokens: Tokens) -> Llama4Plan:
+    """The plan from one impl's own numbers (pad right/bottom: no offset)."""
+    n = grid[0] * grid[1]
+    return Llama4Plan(**summary_fields(image_hw, resized, canvas, (0, 0), grid, n + 1 if n > 1 else n, tokens),
+                      global_tile=n > 1)
 
 
 def plan(img_h: int, img_w: int, tile: int, max_patches: int, order: str = "hw",
-         resize_to_max_canvas: bool = False, arithmetic: str = "torch") -> Llama4Plan:
+         resize_to_max_canvas: bool = False, arithmetic: str = "torch", per_tile: int = 144) -> Llama4Plan:
     grids = supported_grids(max_patches)
     canvases = [(a * tile, b * tile) if order == "hw" else (b * tile, a * tile) for a, b in grids]
     canvas = best_canvas(img_h, img_w, canvases, resize_to_max_canvas)
     resized = fit_size(img_h, img_w, *canvas, None if resize_to_max_canvas else tile, arithmetic)
     grid = (canvas[0] // tile, canvas[1] // tile)
-    n = grid[0] * grid[1]
-    return Llama4Plan((img_h, img_w), canvas, grid, resized, n + 1 if n > 1 else n)
+    return make_plan((img_h, img_w), canvas, resized, grid, tokens_meta(grid, per_tile))

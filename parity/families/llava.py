@@ -14,12 +14,21 @@ Meituan-AutoML/MobileVLM):
 
 llava-hf's checkpoint config (CLIPImageProcessor, no ``do_pad``) skips step 1: the model then sees a
 center crop of the photo instead of the whole photo on a grey square — a divergence the ``plan``
-(``canvas``) and the ``pad`` stage show.
+(``padded_square``) and the ``pad`` stage show.
+
+Tokens: (crop / patch)^2 = 576 CLIP features, one sequence position each, no delimiters (LLaVA v1.2.2
+``llava/model/llava_arch.py``: CLS dropped, ``mm_use_im_start_end`` False); MobileVLM V2's LDPv2
+projector pools them to 12x12 = 144. transformers ``LlavaProcessor``: (H/p)(W/p) +
+num_additional_image_tokens, minus 1 for ``vision_feature_select_strategy == "default"``.
+llama.cpp (mtmd and the llava-cli era): ``clip_n_output_tokens`` (image_size / p)^2, a quarter for
+the LDP/LDPv2 projectors.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from parity.families.base import Plan, Tokens, summary_fields
 
 
 def mean_fill(image_mean) -> tuple[int, ...]:
@@ -45,23 +54,41 @@ def center_crop_box(img_h: int, img_w: int, crop_h: int, crop_w: int) -> tuple[i
     return (img_h - crop_h) // 2, (img_w - crop_w) // 2, crop_h, crop_w
 
 
+def tokens_reference(crop: int, patch: int, projector_tokens: int | None = None) -> Tokens:
+    n = projector_tokens if projector_tokens is not None else (crop // patch) ** 2
+    return Tokens(n, n)
+
+
+def tokens_hf(crop: int, patch: int, num_additional_image_tokens: int, strategy: str) -> Tokens:
+    n = (crop // patch) ** 2 + num_additional_image_tokens - (1 if strategy == "default" else 0)
+    return Tokens(n, n)
+
+
+def tokens_llamacpp(image_size: int, patch: int, projector: str) -> Tokens:
+    n = (image_size // patch) ** 2 // (4 if projector in ("ldp", "ldpv2") else 1)
+    return Tokens(n, n)
+
+
 @dataclass(frozen=True)
-class LlavaPlan:
-    image_size: tuple[int, int]  # (h, w) decoded
-    canvas: tuple[int, int]  # (h, w) after pad-to-square; = image_size when not padded
-    pad_offset: tuple[int, int]  # (top, left) of the image on the canvas
-    resized: tuple[int, int]  # (h, w) after the shortest-edge resize
-    crop: tuple[int, int, int, int]  # (top, left, h, w) in the resized image
-
-    def to_dict(self) -> dict:
-        return {k: list(v) for k, v in asdict(self).items()}
+class LlavaPlan(Plan):
+    padded_square: tuple[int, int]  # [h, w] after pad-to-square (before the resize); = image_size if none
+    crop: tuple[int, int, int, int]  # [top, left, h, w] cut from the resized image
 
 
-def plan(img_h: int, img_w: int, shortest_edge: int, crop: int, pad_to_square: bool) -> LlavaPlan:
+def make_plan(image_hw, padded_square, resized, crop, tokens: Tokens, pad_offset=(0, 0),
+              canvas=None) -> LlavaPlan:
+    """One impl's plan; ``pad_offset`` is where the image lies on whatever it was padded to, ``canvas``
+    the final encoder input (default: the crop)."""
+    canvas = canvas if canvas is not None else crop[2:]
+    return LlavaPlan(**summary_fields(image_hw, resized, canvas, pad_offset, (1, 1), 1, tokens),
+                     padded_square=tuple(padded_square), crop=tuple(crop))
+
+
+def plan(img_h: int, img_w: int, shortest_edge: int, crop: int, pad_to_square: bool, tokens: Tokens) -> LlavaPlan:
     if pad_to_square:
         side, top, left = square_canvas(img_h, img_w)
-        canvas, offset = (side, side), (top, left)
+        square, offset = (side, side), (top, left)
     else:
-        canvas, offset = (img_h, img_w), (0, 0)
-    resized = shortest_edge_size(*canvas, shortest_edge)
-    return LlavaPlan((img_h, img_w), canvas, offset, resized, center_crop_box(*resized, crop, crop))
+        square, offset = (img_h, img_w), (0, 0)
+    resized = shortest_edge_size(*square, shortest_edge)
+    return make_plan((img_h, img_w), square, resized, center_crop_box(*resized, crop, crop), tokens, offset)

@@ -19,12 +19,21 @@ Sizes are (width, height) in that code; this module takes and returns (h, w).
    per-slice size gets step 2 with upscaling, times the grid.
 5. The source is resized (bicubic) to step 2 without upscaling, the refined image to step 4 and cut
    row-major into rows x cols slices; every slice is normalized and reshaped by patch.
+
+Tokens: each image (source or slice) becomes ``query_num`` (64) resampler queries. The remote code's
+``get_slice_image_placeholder`` wraps them: ``<image_id>N</image_id>`` (one token per digit),
+``<image>`` 64 ``</image>``, then per slice ``<slice>`` 64 ``</slice>`` with a newline between rows.
+llama.cpp mtmd 0c1e570 (MINICPMV_2_6 template): no image id, a newline after every row but the last;
+c392e50's minicpmv-cli (the 2.5 layout for every version): ``<slice>`` around all slices, each slice
+``<image>`` 64 ``</image>``, a newline after every row.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from parity.families.base import Plan, Tokens, summary_fields
 
 
 def ensure_divide(length: float, multiple: int) -> int:
@@ -66,31 +75,56 @@ def refine_size(w: int, h: int, grid: tuple[int, int], resolution: int, patch: i
     return bw * cols, bh * rows
 
 
+def tokens_reference(grid, query_num: int, image_idx: int = 0) -> Tokens:
+    rows, cols = grid
+    total = 2 + len(str(image_idx)) + query_num + 2
+    if rows:
+        total += rows * cols * (query_num + 2) + rows - 1
+    return Tokens(total, query_num * (1 + rows * cols))
+
+
+def tokens_llamacpp(grid, query_num: int) -> Tokens:
+    rows, cols = grid
+    total = query_num + 2 + rows * cols * (query_num + 2) + (rows - 1 if rows else 0)
+    return Tokens(total, query_num * (1 + rows * cols))
+
+
+def tokens_llamacpp_legacy(grid, query_num: int) -> Tokens:
+    rows, cols = grid
+    total = query_num + 2 + (2 + rows * cols * (query_num + 2) + rows if rows else 0)
+    return Tokens(total, query_num * (1 + rows * cols))
+
+
 @dataclass(frozen=True)
-class MiniCPMVPlan:
-    image_size: tuple[int, int]  # (h, w) decoded
-    resized: tuple[int, int]  # (h, w) of the source image
-    grid: tuple[int, int]  # (rows, cols) of slices; (0, 0) when not sliced
-    refined: tuple[int, int]  # (h, w) of the image cut into slices; (0, 0) when not sliced
-    num_slices: int  # 1 (source) + rows * cols
-    tgt_sizes: tuple[tuple[int, int], ...]  # per slice (h / patch, w / patch)
+class MiniCPMVPlan(Plan):
+    refined: tuple[int, int]  # [h, w] of the image cut into slices; [0, 0] when not sliced
+    overview_first: bool  # the source image is encoded before the slices
+    tgt_sizes: tuple[tuple[int, int], ...]  # per image [h / patch, w / patch], in encoding order
     image_sizes: tuple[int, int]  # the side output: (w, h), PIL order, as the remote code returns it
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        return {k: [list(t) for t in v] if k == "tgt_sizes" else (list(v) if isinstance(v, tuple) else v)
-                for k, v in d.items()}
+
+def make_plan(image_hw, source_hw, grid, refined_hw, patch: int, overview_first: bool, tokens: Tokens) -> MiniCPMVPlan:
+    """One impl's plan: the source (overview) image, and the refined image cut into a [rows, cols]
+    grid ([0, 0] and refined [0, 0]: not sliced)."""
+    rows, cols = grid
+    source = (source_hw[0] // patch, source_hw[1] // patch)
+    tiles = ((refined_hw[0] // rows // patch, refined_hw[1] // cols // patch),) * (rows * cols) if rows else ()
+    tgt = (source, *tiles) if overview_first else (*tiles, source)
+    canvas = refined_hw if rows else source_hw
+    return MiniCPMVPlan(**summary_fields(image_hw, source_hw, canvas, (0, 0), grid, 1 + rows * cols, tokens),
+                        refined=tuple(refined_hw), overview_first=overview_first, tgt_sizes=tgt,
+                        image_sizes=(image_hw[1], image_hw[0]))
 
 
-def plan(img_h: int, img_w: int, resolution: int, patch: int, max_slices: int) -> MiniCPMVPlan:
+def plan(img_h: int, img_w: int, resolution: int, patch: int, max_slices: int, query_num: int = 64) -> MiniCPMVPlan:
+    """The remote code's plan (tokens with image id 0)."""
     grid = sliced_grid(img_w, img_h, resolution, max_slices)
     if grid is None:
         sw, sh = best_resize(img_w, img_h, resolution, patch, allow_upscale=True)
-        return MiniCPMVPlan((img_h, img_w), (sh, sw), (0, 0), (0, 0), 1, ((sh // patch, sw // patch),),
-                            (img_w, img_h))
+        return make_plan((img_h, img_w), (sh, sw), (0, 0), (0, 0), patch, True,
+                         tokens_reference((0, 0), query_num))
     sw, sh = best_resize(img_w, img_h, resolution, patch, allow_upscale=False)
     rw, rh = refine_size(img_w, img_h, grid, resolution, patch)
     cols, rows = grid
-    tile = ((rh // rows) // patch, (rw // cols) // patch)
-    return MiniCPMVPlan((img_h, img_w), (sh, sw), (rows, cols), (rh, rw), 1 + rows * cols,
-                        ((sh // patch, sw // patch),) + (tile,) * (rows * cols), (img_w, img_h))
+    return make_plan((img_h, img_w), (sh, sw), (rows, cols), (rh, rw), patch, True,
+                     tokens_reference((rows, cols), query_num))

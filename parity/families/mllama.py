@@ -14,12 +14,21 @@ Algorithm as in Meta's llama-models ``models/llama3/multimodal/image_transform.p
 4. Pad right/bottom to the canvas, split row-major into tiles.
 5. aspect_ratio_id = 1 + index of (rows, cols) in the supported list — note that the list holds
    (width, height) pairs but is indexed with (height, width), a quirk of the reference kept by HF.
+
+Tokens: the image takes ONE sequence position (``<|image|>``, id 128256) in llama-models 0.3.0
+``llama3/chat_format.py``, transformers ``MllamaProcessor`` and Ollama ``mllama/model.go``
+``PostTokenize``; the vision features enter through cross-attention: (tile/14)^2 + 1 = 1601 vision
+tokens per tile, the padded tiles masked (llama-models ``llama3/multimodal/model.py``) — except in
+Ollama f63eea3, whose ``Forward`` passes no cross-attention mask, so every text token attends all
+max_tiles * 1601, the zero tiles included.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from parity.families.base import Plan, Tokens, summary_fields
 
 
 def supported_aspect_ratios(max_tiles: int) -> list[tuple[int, int]]:
@@ -49,17 +58,25 @@ def fit_to_canvas(img_h: int, img_w: int, canvas_h: int, canvas_w: int, tile: in
     return target_h, min(math.floor(img_w * scale_h) or 1, target_w)
 
 
-@dataclass(frozen=True)
-class MllamaPlan:
-    image_size: tuple[int, int]  # (h, w) of the decoded image
-    canvas: tuple[int, int]  # (h, w)
-    grid: tuple[int, int]  # (rows, cols) of tiles
-    resized: tuple[int, int]  # (h, w)
-    num_tiles: int
-    aspect_ratio_id: int
+#: one ``<|image|>`` position; the vision tokens enter through cross-attention
+TOKENS = Tokens(1, 0)
 
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+@dataclass(frozen=True)
+class MllamaPlan(Plan):
+    aspect_ratio_id: int  # 1-based id of the tile grid the model embeds
+    cross_attention_tokens: int  # vision tokens every text token attends (per tile: patches + CLS)
+
+
+def vision_tokens_per_tile(tile: int, patch: int) -> int:
+    return (tile // patch) ** 2 + 1
+
+
+def make_plan(image_hw, canvas, resized, grid, aspect_ratio_id: int, cross_attention_tokens: int) -> MllamaPlan:
+    """The plan from one impl's own numbers (the image is pasted top-left: no pad offset)."""
+    num_tiles = grid[0] * grid[1]
+    return MllamaPlan(**summary_fields(image_hw, resized, canvas, (0, 0), grid, num_tiles, TOKENS),
+                      aspect_ratio_id=aspect_ratio_id, cross_attention_tokens=cross_attention_tokens)
 
 
 def aspect_ratio_id(grid: tuple[int, int], max_tiles: int) -> int:
@@ -71,9 +88,10 @@ def aspect_ratio_mask(num_tiles: int, max_tiles: int) -> list[int]:
     return [1 if i < max(num_tiles, 1) else 0 for i in range(max_tiles)]
 
 
-def plan(img_h: int, img_w: int, tile: int, max_tiles: int) -> MllamaPlan:
+def plan(img_h: int, img_w: int, tile: int, max_tiles: int, patch: int = 14) -> MllamaPlan:
+    """The reference's (and transformers') plan: masked cross-attention over the real tiles."""
     canvas = optimal_canvas(img_h, img_w, max_tiles, tile)
     grid = (canvas[0] // tile, canvas[1] // tile)
     resized = fit_to_canvas(img_h, img_w, canvas[0], canvas[1], tile)
-    return MllamaPlan((img_h, img_w), canvas, grid, resized, grid[0] * grid[1],
-                      aspect_ratio_id(grid, max_tiles))
+    return make_plan((img_h, img_w), canvas, resized, grid, aspect_ratio_id(grid, max_tiles),
+                     grid[0] * grid[1] * vision_tokens_per_tile(tile, patch))

@@ -23,11 +23,12 @@ and transformers ``models/phi4_multimodal/image_processing_phi4_multimodal.py`` 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from parity.errors import ParityError
+from parity.families.base import Plan, Tokens, summary_fields
 
 #: smallest resized side the authors' code accepts (step 3)
 MIN_SIDE = 10
@@ -86,17 +87,9 @@ def num_image_tokens(mask: np.ndarray, mask_size: int) -> int:
 
 
 @dataclass(frozen=True)
-class Phi4mmPlan:
-    image_size: tuple[int, int]  # (h, w) decoded
-    grid: tuple[int, int]  # (rows, cols) of crops
-    resized: tuple[int, int]  # (h, w) of the image inside the canvas
-    canvas: tuple[int, int]  # (h, w) = grid * tile (image_sizes)
-    padding: tuple[int, int]  # (bottom, right) in pixels, filled white
+class Phi4mmPlan(Plan):
+    padding: tuple[int, int]  # [bottom, right] in pixels, filled white
     num_crops: int  # rows * cols (the global image not counted)
-    num_img_tokens: int
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def plan(img_h: int, img_w: int, tile: int = 448, patch: int = 14, max_crops: int = 36) -> Phi4mmPlan:
@@ -112,5 +105,7 @@ def plan(img_h: int, img_w: int, tile: int = 448, patch: int = 14, max_crops: in
                           f"{new_h}x{new_w}, a side under {MIN_SIDE} px (\"the aspect ratio is very extreme\")")
     pad_h, pad_w = canvas_h - new_h, canvas_w - new_w
     mask = attention_mask(rows, cols, pad_h, pad_w, tile // patch, patch)
-    return Phi4mmPlan((img_h, img_w), (rows, cols), (new_h, new_w), (canvas_h, canvas_w), (pad_h, pad_w),
-                      rows * cols, num_image_tokens(mask, tile // patch))
+    n = num_image_tokens(mask, tile // patch)  # all <|image|> placeholders, newline embeddings included
+    return Phi4mmPlan(**summary_fields((img_h, img_w), (new_h, new_w), (canvas_h, canvas_w), (0, 0), (rows, cols),
+                                       rows * cols + 1, Tokens(n, n)),
+                      padding=(pad_h, pad_w), num_crops=rows * cols)

@@ -13,14 +13,20 @@ Algorithm as in transformers ``models/qwen2_vl/image_processing_qwen2_vl.py`` (`
 5. The resized image is cut into patch_size patches; grid = (t=1, h/patch, w/patch); each merge x
    merge block of patches is contiguous in the output, and every patch is repeated
    ``temporal_patch_size`` times (an image is a 2-frame video), so a row is C*T*P*P values.
+
+Tokens: t*h*w / merge^2 ``<|image_pad|>`` between ``<|vision_start|>`` and ``<|vision_end|>``
+(transformers ``Qwen2VLProcessor``, the chat template; Ollama f63eea3 ``qwen25vl``/``qwen3vl``
+``PostTokenize``; llama.cpp mtmd 0c1e570 ``clip_n_output_tokens``: (nx / 2p) * (ny / 2p) of the image it
+encodes; c392e50 ``clip_n_patches_by_img``: ceil(nx / 2p) * ceil(ny / 2p)).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from parity.errors import ParityError
+from parity.families.base import Plan, Tokens, summary_fields
 
 #: aspect ratio above which both transformers and qwen-vl-utils refuse an image
 MAX_ASPECT_RATIO = 200
@@ -69,23 +75,43 @@ def smart_resize_qwen_vl_utils(height: int, width: int, factor: int, min_pixels:
     return h_bar, w_bar
 
 
-@dataclass(frozen=True)
-class QwenVLPlan:
-    image_size: tuple[int, int]  # (h, w) of the decoded image
-    resized: tuple[int, int]  # (h, w) after smart resize, multiples of patch*merge
-    image_grid_thw: tuple[int, int, int]  # (t, h/patch, w/patch)
-    num_patches: int  # rows of the flat patch tensor = grid h * grid w
-    num_tokens: int  # LLM tokens after the merge_size x merge_size merge
+def tokens_hf(grid_thw, merge_size: int) -> Tokens:
+    t, h, w = grid_thw
+    n = t * h * w // (merge_size * merge_size)
+    return Tokens(n + 2, n)
 
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+def tokens_llamacpp(encoded_hw, patch_size: int) -> Tokens:
+    n = (encoded_hw[1] // (patch_size * 2)) * (encoded_hw[0] // (patch_size * 2))
+    return Tokens(n + 2, n)
+
+
+def tokens_llamacpp_legacy(encoded_hw, patch_size: int) -> Tokens:
+    p2 = patch_size * 2
+    n = -(-encoded_hw[1] // p2) * -(-encoded_hw[0] // p2)
+    return Tokens(n + 2, n)
+
+
+@dataclass(frozen=True)
+class QwenVLPlan(Plan):
+    image_grid_thw: tuple[int, int, int]  # (t, h/patch, w/patch) of the encoded image
+    num_patches: int  # rows of the flat patch tensor = grid h * grid w
+
+
+def make_plan(image_hw, resized, patch_size: int, tokens: Tokens, canvas=None, pad_offset=(0, 0)) -> QwenVLPlan:
+    """One impl's plan; ``canvas`` is the encoded image when it differs from the resize (a pad, or a second
+    resize by the processor)."""
+    encoded = tuple(canvas) if canvas is not None else tuple(resized)
+    gh, gw = encoded[0] // patch_size, encoded[1] // patch_size
+    return QwenVLPlan(**summary_fields(image_hw, resized, encoded, pad_offset, (1, 1), 1, tokens),
+                      image_grid_thw=(1, gh, gw), num_patches=gh * gw)
 
 
 def plan_from_resized(img_h: int, img_w: int, resized: tuple[int, int], patch_size: int,
                       merge_size: int) -> QwenVLPlan:
-    grid_h, grid_w = resized[0] // patch_size, resized[1] // patch_size
-    return QwenVLPlan((img_h, img_w), resized, (1, grid_h, grid_w), grid_h * grid_w,
-                      grid_h * grid_w // (merge_size * merge_size))
+    """transformers' plan for an image resized to ``resized``."""
+    grid = (1, resized[0] // patch_size, resized[1] // patch_size)
+    return make_plan((img_h, img_w), resized, patch_size, tokens_hf(grid, merge_size))
 
 
 def qwen_vl_utils_budget(patch_size: int, merge_size: int, min_tokens: int, max_tokens: int) -> tuple[int, int]:

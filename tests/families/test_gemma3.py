@@ -41,8 +41,9 @@ def test_crops_equal_transformers_pan_and_scan(h, w):
 
 
 def test_square_and_mild_ratios_get_no_crops():
-    assert gemma3.plan(1749, 1500, 896, True).num_crops == 0  # 1.166 < 1.2
-    assert gemma3.plan(480, 640, 896, False).to_dict() == {"image_size": [480, 640], "resized": [896, 896],
-                                                           "num_crops": 0, "crops": []}
+    assert gemma3.plan(1749, 1500, 896, True).crops == ()  # 1.166 < 1.2
+    assert gemma3.plan(480, 640, 896, False).to_dict() == {
+        "image_size": [480, 640], "resized": [896, 896], "canvas": [896, 896], "pad_offset": [0, 0], "grid": [1, 1],
+        "num_images": 1, "num_tokens": 260, "num_embeddings": 256, "crops": []}
     p = gemma3.plan(480, 1300, 896, True)
-    assert p.num_crops == 3 and p.crops == ((0, 0, 480, 434), (0, 434, 480, 434), (0, 868, 480, 432))
+    assert p.num_images == 4 and p.crops == ((0, 0, 480, 434), (0, 434, 480, 434), (0, 868, 480, 432))

@@ -18,7 +18,7 @@ def test_plan_invariants(h, w, mp, to_max):
     p = llama4.plan(h, w, 336, mp, "hw", to_max)
     rows, cols = p.grid
     assert p.canvas == (rows * 336, cols * 336) and 1 <= rows * cols <= mp
-    assert p.num_tiles == (rows * cols + 1 if rows * cols > 1 else 1)
+    assert p.num_images == (rows * cols + 1 if rows * cols > 1 else 1) and p.global_tile == (rows * cols > 1)
     assert 1 <= p.resized[0] <= p.canvas[0] and 1 <= p.resized[1] <= p.canvas[1]
     if not to_max:  # never upscaled past one tile (nor past the image)
         assert max(p.resized) <= max(h, w, 336)
@@ -59,5 +59,5 @@ def test_wh_order_equals_llama_models(h, w, mp):
 def test_known_decisions():
     assert llama4.supported_grids(4) == [(1, 4), (2, 2), (1, 1), (4, 1), (1, 3), (3, 1), (1, 2), (2, 1)]
     p = llama4.plan(1749, 1500, 336, 16)
-    assert p.grid == (4, 4) and p.num_tiles == 17
-    assert llama4.plan(1, 1, 336, 16).num_tiles == 1
+    assert p.grid == (4, 4) and p.num_images == 17 and (p.num_tokens, p.num_embeddings) == (2467, 2448)
+    assert llama4.plan(1, 1, 336, 16).num_images == 1

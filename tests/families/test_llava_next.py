@@ -29,7 +29,7 @@ def test_plan_invariants(h, w, name, order):
     assert p.best_resolution in llava_next.pinpoints_hw(PINPOINTS[name], order)
     rows, cols = p.grid
     assert (rows * tile, cols * tile) == p.best_resolution
-    assert p.num_patches == rows * cols + 1
+    assert p.num_images == rows * cols + 1
     # fitted inside, touching at least one side, never empty, pad centred
     bh, bw = p.best_resolution
     assert 1 <= p.resized[0] <= bh and 1 <= p.resized[1] <= bw and (p.resized[0] == bh or p.resized[1] == bw)

@@ -18,8 +18,8 @@ def test_plan_invariants(h, w):
     assert p.resized[0] % 14 == 0 and p.resized[1] % 14 == 0 and min(p.resized) >= 14
     assert p.tgt_sizes[0] == (p.resized[0] // 14, p.resized[1] // 14)
     rows, cols = p.grid
-    assert p.num_slices == 1 + rows * cols == len(p.tgt_sizes)
-    if p.num_slices == 1:
+    assert p.num_images == 1 + rows * cols == len(p.tgt_sizes)
+    if p.num_images == 1:
         assert math.ceil(w * h / 448 ** 2) <= 1 and p.refined == (0, 0)
     else:
         # 2..9 slices, the refined image splits exactly into them, each slice a patch multiple
@@ -37,5 +37,5 @@ def test_known_decisions():
     p = minicpmv.plan(480, 640, 448, 14, 9)  # 307200 px / 448^2 -> 2 slices side by side
     assert p.grid == (1, 2) and p.resized == (392, 518) and p.refined == (546, 728)
     p = minicpmv.plan(1749, 1500, 448, 14, 9)
-    assert p.grid == (3, 3) and p.num_slices == 10
+    assert p.grid == (3, 3) and p.num_images == 10 and (p.num_tokens, p.num_embeddings) == (665, 640)
     assert minicpmv.plan(1, 1, 448, 14, 9).resized == (448, 448)

@@ -16,14 +16,14 @@ tiles = st.sampled_from([224, 336, 448, 560])
 def test_plan_invariants(h, w, mt, tile):
     p = mllama.plan(h, w, tile, mt)
     rows, cols = p.grid
-    assert 1 <= p.num_tiles == rows * cols <= mt
+    assert 1 <= p.num_images == rows * cols <= mt and p.cross_attention_tokens == p.num_images * ((tile // 14) ** 2 + 1)
     assert p.canvas == (rows * tile, cols * tile)
     # the canvas covers the resized image, which is never empty
     assert 1 <= p.resized[0] <= p.canvas[0] and 1 <= p.resized[1] <= p.canvas[1]
     ratios = mllama.supported_aspect_ratios(mt)
     assert 1 <= p.aspect_ratio_id <= len(ratios) and ratios[p.aspect_ratio_id - 1] == p.grid
-    mask = mllama.aspect_ratio_mask(p.num_tiles, mt)
-    assert sum(mask) == p.num_tiles and mask[: p.num_tiles] == [1] * p.num_tiles
+    mask = mllama.aspect_ratio_mask(p.num_images, mt)
+    assert sum(mask) == p.num_images and mask[: p.num_images] == [1] * p.num_images
 
 
 @settings(max_examples=400, deadline=None)

@@ -60,7 +60,7 @@ def test_grid_choice_for_many_crops():
     # 1x40 crops would be needed for a 448x17920 strip: too many, so the closest ratio wins
     assert phi4mm.crop_grid(448, 17920, 448, 36) == (1, 36)
     assert phi4mm.crop_grid(1749, 1500, 448, 36) == (4, 4)
-    assert phi4mm.plan(1749, 1500).num_img_tokens == 3857  # as transformers reports (see test_hf_qwen_gemma)
+    assert phi4mm.plan(1749, 1500).num_tokens == 3857  # as transformers reports (see test_hf_qwen_gemma)
 
 
 @pytest.mark.parametrize("h, w", [(2, 300), (1, 150), (300, 2)])

@@ -65,7 +65,7 @@ def test_equals_qwen_vl_utils_smart_resize(h, w, factor):
 def test_plan_grid_and_tokens():
     p = qwen2_vl.plan(1749, 1500, 14, 2, MIN, MAX)
     assert p.resized == (1736, 1512) and p.image_grid_thw == (1, 124, 108)
-    assert p.num_patches == 124 * 108 and p.num_tokens == 124 * 108 // 4
+    assert p.num_patches == 124 * 108 and p.num_embeddings == 124 * 108 // 4 and p.num_tokens == p.num_embeddings + 2
 
 
 def test_thin_images_differ_between_transformers_and_qwen_vl_utils():

@@ -17,7 +17,7 @@ def test_multiple_of_32_and_within_budget(h, w):
     p = qwen3_vl.plan(h, w, 16, 2, MIN, MAX)
     rh, rw = p.resized
     assert rh % 32 == 0 and rw % 32 == 0 and MIN <= rh * rw <= MAX
-    assert p.image_grid_thw == (1, rh // 16, rw // 16) and p.num_tokens * 4 == p.num_patches
+    assert p.image_grid_thw == (1, rh // 16, rw // 16) and p.num_embeddings * 4 == p.num_patches
 
 
 def test_qwen_vl_utils_budget_matches_the_package_constants():

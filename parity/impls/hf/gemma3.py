@@ -13,12 +13,12 @@ Pan-and-scan runs only when the processor's ``do_pan_and_scan`` is true (off for
 from __future__ import annotations
 
 import numpy as np
+import torch
+from transformers.image_utils import ChannelDimension
 
+from parity.arrays import hwc
+from parity.families import gemma3 as geometry
 from parity.trace import TraceBuilder
-
-
-def _hwc(chw) -> np.ndarray:
-    return np.moveaxis(np.asarray(chw), 0, -1)
 
 
 def _pas_kwargs(kw: dict) -> dict:
@@ -26,7 +26,7 @@ def _pas_kwargs(kw: dict) -> dict:
                                "pan_and_scan_min_ratio_to_activate")}
 
 
-def _plan(h: int, w: int, crop_shapes: list[tuple[int, int]], kw: dict) -> dict:
+def _plan(h: int, w: int, crop_shapes: list[tuple[int, int]], kw: dict, preset) -> dict:
     """Crop boxes rebuilt from the crops HF cut: one row or one column, each starting where the
     previous full-size crop ends."""
     crops, top, left = [], 0, 0
@@ -36,13 +36,13 @@ def _plan(h: int, w: int, crop_shapes: list[tuple[int, int]], kw: dict) -> dict:
             left += cw
         else:
             top += ch
-    return {"image_size": [h, w], "resized": [kw["size"].height, kw["size"].width],
-            "num_crops": len(crop_shapes), "crops": crops}
+    tokens = geometry.tokens_with_newlines(preset["mm_tokens_per_image"], len(crop_shapes))
+    return geometry.make_plan((h, w), (kw["size"].height, kw["size"].width), crops, tokens).to_dict()
 
 
 def _record(resized: list[np.ndarray], normalized: np.ndarray, num_crops: int, tb: TraceBuilder) -> None:
-    hwc = [_hwc(r) for r in resized]
-    tb.add("resize", hwc[0] if len(hwc) == 1 else tuple(hwc), "HWC" if len(hwc) == 1 else "images,HWC",
+    images = [hwc(r) for r in resized]
+    tb.add("resize", images[0] if len(images) == 1 else tuple(images), "HWC" if len(images) == 1 else "images,HWC",
            note="whole image first, then pan-and-scan crops")
     tb.add("normalize", normalized, "images,C,H,W")
     tb.add("pack", normalized, "images,C,H,W")
@@ -50,11 +50,10 @@ def _record(resized: list[np.ndarray], normalized: np.ndarray, num_crops: int, t
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_utils import ChannelDimension
 
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
     crops = proc.pan_and_scan(image=chw, **_pas_kwargs(kw)) if kw["do_pan_and_scan"] else []
-    tb.add("plan", _plan(chw.shape[1], chw.shape[2], [c.shape[1:] for c in crops], kw), "plan")
+    tb.add("plan", _plan(chw.shape[1], chw.shape[2], [c.shape[1:] for c in crops], kw, preset), "plan")
     resized, normalized = [], []
     for img in [chw, *crops]:
         if kw["do_resize"]:
@@ -69,13 +68,11 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import torch
-    from transformers.image_utils import ChannelDimension
 
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
     batch = chw[None]  # _preprocess works on stacked groups of same-shape images
     crops = proc.pan_and_scan_batched(images=batch, **_pas_kwargs(kw)) if kw["do_pan_and_scan"] else []
-    tb.add("plan", _plan(chw.shape[-2], chw.shape[-1], [tuple(c.shape[-2:]) for c in crops], kw), "plan")
+    tb.add("plan", _plan(chw.shape[-2], chw.shape[-1], [tuple(c.shape[-2:]) for c in crops], kw, preset), "plan")
     images = [batch, *crops]
     if kw["do_pan_and_scan"] or kw["do_resize"]:  # with pan-and-scan HF resizes unconditionally
         images = [proc.resize(image=x, size=kw["size"], resample=kw["resample"]) for x in images]

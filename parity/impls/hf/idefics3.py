@@ -13,18 +13,23 @@ rescale_and_normalize.
 from __future__ import annotations
 
 import numpy as np
+import torch
+from transformers.image_utils import ChannelDimension, SizeDict
+from transformers.models.idefics3.image_processing_pil_idefics3 import get_max_height_width
 
+from parity.arrays import hwc
+from parity.errors import ParityError
+from parity.families import idefics3 as geometry
 from parity.trace import TraceBuilder
 
 
-def _hwc(chw) -> np.ndarray:
-    return np.moveaxis(np.asarray(chw), 0, -1)
-
-
-def _plan(h: int, w: int, resized, canvas, rows: int, cols: int, n_images: int) -> dict:
-    return {"image_size": [int(h), int(w)], "resized": [int(s) for s in resized],
-            "canvas": [int(s) for s in canvas], "grid": [int(rows), int(cols)], "num_crops": int(rows * cols),
-            "num_images": int(n_images)}
+def _plan(h: int, w: int, resized, canvas, rows: int, cols: int, n_images: int, tile: int, preset) -> dict:
+    seq_len = geometry.image_seq_len(tile, preset["patch_size"], preset["scale_factor"])
+    plan = geometry.make_plan((int(h), int(w)), tuple(int(s) for s in resized), tuple(int(s) for s in canvas),
+                              (int(rows), int(cols)), seq_len)
+    if plan.num_images != n_images:
+        raise ParityError(f"idefics3 plan counts {plan.num_images} images, the processor made {n_images}")
+    return plan.to_dict()
 
 
 def _tile(kw: dict) -> int:
@@ -32,7 +37,6 @@ def _tile(kw: dict) -> int:
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_utils import ChannelDimension, SizeDict
 
     x = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
     h, w = x.shape[-2:]
@@ -46,8 +50,8 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
     else:
         x = proc.resize(image=x, size=SizeDict(height=tile, width=tile), resample=resample)
         frames, rows, cols = [x], 0, 0
-    tb.add("plan", _plan(h, w, resized, x.shape[-2:], rows, cols, len(frames)), "plan")
-    tb.add("resize", _hwc(x), "HWC", note=f"longest edge -> {resized[0]}x{resized[1]}, then whole tiles")
+    tb.add("plan", _plan(h, w, resized, x.shape[-2:], rows, cols, len(frames), _tile(kw), preset), "plan")
+    tb.add("resize", hwc(x), "HWC", note=f"longest edge -> {resized[0]}x{resized[1]}, then whole tiles")
     tb.add("tiles", np.stack(frames), "images,C,H,W uint8")
     if kw["do_rescale"]:
         frames = [proc.rescale(f, kw["rescale_factor"]) for f in frames]
@@ -55,7 +59,6 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
         frames = [proc.normalize(f, kw["image_mean"], kw["image_std"]) for f in frames]
     tb.add("normalize", np.stack(frames), "images,C,H,W")
     if kw["do_pad"]:
-        from transformers.models.idefics3.image_processing_pil_idefics3 import get_max_height_width
 
         size = get_max_height_width([frames])  # the batch's largest frame; one image here
         padded = [proc.pad(f, size) for f in frames]
@@ -67,8 +70,6 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import torch
-    from transformers.image_utils import ChannelDimension, SizeDict
 
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
     h, w = chw.shape[-2:]
@@ -84,8 +85,8 @@ def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder
     else:
         x = proc.resize(image=x, size=SizeDict(height=tile, width=tile), resample=resample)
         frames, rows, cols = x, 0, 0
-    tb.add("plan", _plan(h, w, resized, x.shape[-2:], rows, cols, frames.shape[0]), "plan")
-    tb.add("resize", _hwc(x[0].numpy()), "HWC", note=f"longest edge -> {resized[0]}x{resized[1]}, then whole tiles")
+    tb.add("plan", _plan(h, w, resized, x.shape[-2:], rows, cols, frames.shape[0], _tile(kw), preset), "plan")
+    tb.add("resize", hwc(x[0].numpy()), "HWC", note=f"longest edge -> {resized[0]}x{resized[1]}, then whole tiles")
     tb.add("tiles", frames.numpy(), "images,C,H,W uint8")
     y = proc.rescale_and_normalize(frames, kw["do_rescale"], kw["rescale_factor"], kw["do_normalize"],
                                    kw["image_mean"], kw["image_std"])

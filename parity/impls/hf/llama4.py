@@ -14,6 +14,10 @@ bfloat16 buffer, which is half as long).
 from __future__ import annotations
 
 import numpy as np
+import torch
+from transformers.image_transforms import split_to_tiles
+from transformers.image_utils import ChannelDimension, SizeDict
+from transformers.models.llama4 import image_processing_llama4 as mod
 
 from parity.families import llama4 as geometry
 from parity.trace import TraceBuilder
@@ -22,21 +26,17 @@ _BF16_NOTE = "bfloat16 in transformers, recorded widened to float32 (exact)"
 
 
 def _f32(t) -> np.ndarray:
-    import torch
 
     return t.to(torch.float32).numpy()
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import torch
-    from transformers.image_transforms import split_to_tiles
-    from transformers.image_utils import ChannelDimension, SizeDict
-    from transformers.models.llama4 import image_processing_llama4 as mod
 
     size, max_patches, to_max = kw["size"], kw["max_patches"], kw["resize_to_max_canvas"]
     image = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
     h, w = image.shape[-2:]
-    tb.add("plan", geometry.plan(h, w, size.height, max_patches, "hw", to_max).to_dict(), "plan")
+    per_tile = geometry.tokens_per_tile(size.height, preset["patch_size"], preset["pixel_shuffle_ratio"])
+    tb.add("plan", geometry.plan(h, w, size.height, max_patches, "hw", to_max, per_tile=per_tile).to_dict(), "plan")
     stacked = image[None]  # _preprocess works on stacked groups of same-shape images
     possible = torch.tensor(mod.find_supported_resolutions(max_num_chunks=max_patches, patch_size=size))
     target = mod.get_best_fit(stacked.shape[-2:], possible, resize_to_max_canvas=to_max)

@@ -12,7 +12,9 @@ torchvision backend order (``TorchvisionBackend._preprocess`` / ``LlavaImageProc
 from __future__ import annotations
 
 import numpy as np
+from transformers.image_utils import ChannelDimension
 
+from parity.arrays import hwc
 from parity.errors import ParityError
 from parity.families import llava as geometry
 from parity.trace import TraceBuilder
@@ -28,29 +30,28 @@ def _pads_to_square(proc, kw: dict) -> bool:
     return True
 
 
-def _plan(kw: dict, h: int, w: int, pad: bool) -> dict:
+def _plan(kw: dict, h: int, w: int, pad: bool, preset) -> dict:
     size, crop = kw["size"], kw["crop_size"]
     if not size.shortest_edge or crop.height != crop.width or not kw["do_resize"] or not kw["do_center_crop"]:
         raise ParityError(f"llava recipe needs a shortest_edge resize and a square center crop, got size={dict(size)}, "
                           f"crop_size={dict(crop)}")
-    return geometry.plan(h, w, size.shortest_edge, crop.height, pad).to_dict()
+    tokens = geometry.tokens_hf(crop.height, preset["patch_size"], preset["num_additional_image_tokens"],
+                                preset["vision_feature_select_strategy"])
+    return geometry.plan(h, w, size.shortest_edge, crop.height, pad, tokens).to_dict()
 
 
-def _hwc(chw) -> np.ndarray:
-    return np.moveaxis(np.asarray(chw), 0, -1)
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_utils import ChannelDimension
 
     pad = _pads_to_square(proc, kw)
     x = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(kw, x.shape[1], x.shape[2], pad), "plan")
+    tb.add("plan", _plan(kw, x.shape[1], x.shape[2], pad, preset), "plan")
     if pad:
         x = proc.pad_to_square(x, background_color=tuple(int(m * 255) for m in kw["image_mean"]))
-        tb.add("pad", _hwc(x), "HWC", note="pad_to_square with the mean colour")
+        tb.add("pad", hwc(x), "HWC", note="pad_to_square with the mean colour")
     x = proc.resize(image=x, size=kw["size"], resample=kw["resample"])
-    tb.add("resize", _hwc(x), "HWC")
+    tb.add("resize", hwc(x), "HWC")
     x = proc.center_crop(x, kw["crop_size"])
     tb.add("tiles", x[None], "tiles,C,H,W uint8", note="center crop")
     if kw["do_rescale"]:
@@ -62,17 +63,16 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_utils import ChannelDimension
 
     pad = _pads_to_square(proc, kw)
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(kw, chw.shape[-2], chw.shape[-1], pad), "plan")
+    tb.add("plan", _plan(kw, chw.shape[-2], chw.shape[-1], pad, preset), "plan")
     x = chw[None]  # _preprocess works on stacked groups of same-shape images
     if pad:
         x = proc.pad_to_square(images=x, background_color=tuple(int(m * 255) for m in kw["image_mean"]))
-        tb.add("pad", _hwc(x[0].numpy()), "HWC", note="pad_to_square with the mean colour")
+        tb.add("pad", hwc(x[0].numpy()), "HWC", note="pad_to_square with the mean colour")
     x = proc.resize(image=x, size=kw["size"], resample=kw["resample"])
-    tb.add("resize", _hwc(x[0].numpy()), "HWC")
+    tb.add("resize", hwc(x[0].numpy()), "HWC")
     x = proc.center_crop(x, kw["crop_size"])
     tb.add("tiles", x.numpy(), "tiles,C,H,W uint8", note="center crop")
     x = proc.rescale_and_normalize(x, kw["do_rescale"], kw["rescale_factor"], kw["do_normalize"],

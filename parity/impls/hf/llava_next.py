@@ -11,7 +11,12 @@ stacked, and _pad_for_batching.
 from __future__ import annotations
 
 import numpy as np
+import torch
+from transformers.image_processing_utils import select_best_resolution
+from transformers.image_transforms import divide_to_patches, group_images_by_shape, reorder_images
+from transformers.image_utils import ChannelDimension, SizeDict, get_image_size
 
+from parity.arrays import hwc
 from parity.families import llava_next as geometry
 from parity.trace import TraceBuilder
 
@@ -29,27 +34,26 @@ def _size_tuple_and_tile(kw: dict) -> tuple[tuple[int, int], int]:
     return size_tuple, tile
 
 
-def _plan(kw: dict, h: int, w: int, tile: int) -> dict:
-    return geometry.plan(h, w, kw["image_grid_pinpoints"], tile, order="hw").to_dict()
+def _plan(kw: dict, h: int, w: int, tile: int, preset) -> dict:
+    def tokens(image_hw, grid):
+        return geometry.tokens_hf(image_hw, grid, tile, preset["patch_size"], preset["num_additional_image_tokens"],
+                                  preset["vision_feature_select_strategy"])
+
+    return geometry.plan(h, w, kw["image_grid_pinpoints"], tile, order="hw", tokens=tokens).to_dict()
 
 
-def _hwc(chw) -> np.ndarray:
-    return np.moveaxis(np.asarray(chw), 0, -1)
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_processing_utils import select_best_resolution
-    from transformers.image_transforms import divide_to_patches
-    from transformers.image_utils import ChannelDimension, SizeDict
 
     size_tuple, tile = _size_tuple_and_tile(kw)
     image = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(kw, image.shape[1], image.shape[2], tile), "plan")
+    tb.add("plan", _plan(kw, image.shape[1], image.shape[2], tile, preset), "plan")
     best = select_best_resolution(image.shape[-2:], kw["image_grid_pinpoints"])
     resized = proc._resize_for_patching(image, best, resample=kw["resample"])
-    tb.add("resize", _hwc(resized), "HWC")
+    tb.add("resize", hwc(resized), "HWC")
     padded = proc._pad_for_patching(resized, best)
-    tb.add("pad", _hwc(padded), "HWC")
+    tb.add("pad", hwc(padded), "HWC")
     overview = proc.resize(image=image, size=SizeDict(height=size_tuple[0], width=size_tuple[1]),
                            resample=kw["resample"])
     patches = [overview] + divide_to_patches(padded, patch_size=tile)
@@ -75,21 +79,17 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import torch
-    from transformers.image_processing_utils import select_best_resolution
-    from transformers.image_transforms import divide_to_patches, group_images_by_shape, reorder_images
-    from transformers.image_utils import ChannelDimension, SizeDict, get_image_size
 
     size_tuple, tile = _size_tuple_and_tile(kw)
     image = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(kw, image.shape[-2], image.shape[-1], tile), "plan")
+    tb.add("plan", _plan(kw, image.shape[-2], image.shape[-1], tile, preset), "plan")
     best = select_best_resolution(get_image_size(image, channel_dim=ChannelDimension.FIRST),
                                   kw["image_grid_pinpoints"])
     resized = proc._resize_for_patching(image, best, resample=kw["resample"],
                                         input_data_format=ChannelDimension.FIRST)
-    tb.add("resize", _hwc(resized.numpy()), "HWC")
+    tb.add("resize", hwc(resized.numpy()), "HWC")
     padded = proc._pad_for_patching(resized, best)
-    tb.add("pad", _hwc(padded.numpy()), "HWC")
+    tb.add("pad", hwc(padded.numpy()), "HWC")
     overview = proc.resize(image=image, size=SizeDict(height=size_tuple[0], width=size_tuple[1]),
                            resample=kw["resample"])
     patches = [overview] + divide_to_patches(padded, patch_size=tile)

@@ -15,18 +15,15 @@ num_img_tokens.
 from __future__ import annotations
 
 import numpy as np
+import torch
+from transformers.image_utils import ChannelDimension
 
+from parity.arrays import hwc
 from parity.families import phi4mm
 from parity.trace import TraceBuilder
 
 
-def _hwc(chw) -> np.ndarray:
-    return np.moveaxis(np.asarray(chw), 0, -1)
-
-
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import torch
-    from transformers.image_utils import ChannelDimension
 
     size, patch = kw["size"], kw["patch_size"]
     mask_size = size.height // patch
@@ -36,8 +33,8 @@ def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder
     plan = phi4mm.plan(int(h), int(w), size.height, patch, kw["dynamic_hd"])
     tb.add("plan", plan.to_dict(), "plan")
     padded, mask = proc.dynamic_preprocess(chw, size.height, patch, mask_size, max_num=kw["dynamic_hd"])
-    tb.add("resize", _hwc(padded[:, : plan.resized[0], : plan.resized[1]].numpy()), "HWC")
-    tb.add("pad", _hwc(padded.numpy()), "HWC")
+    tb.add("resize", hwc(padded[:, : plan.resized[0], : plan.resized[1]].numpy()), "HWC")
+    tb.add("pad", hwc(padded.numpy()), "HWC")
     x = proc.rescale_and_normalize(padded, kw["do_rescale"], kw["rescale_factor"], kw["do_normalize"],
                                    kw["image_mean"], kw["image_std"])
     tb.add("normalize", x.numpy(), "C,H,W canvas")
@@ -53,4 +50,4 @@ def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder
     full_mask = torch.cat([torch.ones((1, mask_size, mask_size)), crop_masks], dim=0)
     tb.add("image_sizes", np.array([[ch, cw]], dtype=np.int64), "images,hw")
     tb.add("image_attention_mask", full_mask.numpy(), "images,mask_h,mask_w")
-    tb.add("num_img_tokens", np.array([plan.num_img_tokens], dtype=np.int64), "images")
+    tb.add("num_img_tokens", np.array([plan.num_tokens], dtype=np.int64), "images")

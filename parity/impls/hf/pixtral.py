@@ -14,24 +14,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from transformers.image_processing_utils import get_size_dict
+from transformers.image_utils import ChannelDimension, SizeDict
+from transformers.models.pixtral import image_processing_pil_pixtral as pil_mod
+from transformers.models.pixtral import image_processing_pixtral as tv_mod
 
+from parity.arrays import hwc
 from parity.errors import ParityError
+from parity.families import pixtral as geometry
 from parity.trace import TraceBuilder
 
 
-def _hwc(chw) -> np.ndarray:
-    return np.moveaxis(np.asarray(chw), 0, -1)
-
-
 def _patch(proc, kw: dict):
-    from transformers.image_processing_utils import get_size_dict
-    from transformers.image_utils import SizeDict
 
     return SizeDict(**get_size_dict(kw.get("patch_size") or proc.patch_size, default_to_square=True))
 
 
 def _plan(mod, chw, patch, kw: dict) -> dict:
-    from transformers.image_utils import ChannelDimension
 
     h, w = chw.shape[-2:]
     longest = kw["size"].longest_edge
@@ -42,20 +41,19 @@ def _plan(mod, chw, patch, kw: dict) -> dict:
     if rh <= 0 or rw <= 0:  # floor(side / ratio) == 0 gives 0 patches: HF cannot resize to it
         raise ParityError(f"transformers' Pixtral resize maps a {h}x{w} (h x w) image to {rh}x{rw}: a side "
                           f"floors to 0 pixels (mistral-common clamps it to 1)")
-    return {"image_size": [int(h), int(w)], "fitted": fitted, "resized": [int(rh), int(rw)],
-            "grid": [int(rh) // patch.height, int(rw) // patch.width]}
+    grid = (int(rh) // patch.height, int(rw) // patch.width)
+    return geometry.make_plan((int(h), int(w)), fitted, (int(rh), int(rw)), patch.height,
+                              geometry.tokens_mistral(grid)).to_dict()
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_utils import ChannelDimension
-    from transformers.models.pixtral import image_processing_pil_pixtral as mod
 
     patch = _patch(proc, kw)
     x = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(mod, x, patch, kw), "plan")
+    tb.add("plan", _plan(pil_mod, x, patch, kw), "plan")
     if kw["do_resize"]:
         x = proc.resize(x, size=kw["size"], patch_size=patch, resample=kw["resample"])
-        tb.add("resize", _hwc(x), "HWC")
+        tb.add("resize", hwc(x), "HWC")
     if kw["do_rescale"]:
         x = proc.rescale(x, kw["rescale_factor"])
     if kw["do_normalize"]:
@@ -68,16 +66,14 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_utils import ChannelDimension
-    from transformers.models.pixtral import image_processing_pixtral as mod
 
     patch = _patch(proc, kw)
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(mod, chw, patch, kw), "plan")
+    tb.add("plan", _plan(tv_mod, chw, patch, kw), "plan")
     batch = chw[None]  # _preprocess works on stacked groups of same-shape images
     if kw["do_resize"]:
         batch = proc.resize(image=batch, size=kw["size"], patch_size=patch, resample=kw["resample"])
-        tb.add("resize", _hwc(batch[0].numpy()), "HWC")
+        tb.add("resize", hwc(batch[0].numpy()), "HWC")
     size = tuple(batch.shape[-2:])
     x = proc.rescale_and_normalize(batch, kw["do_rescale"], kw["rescale_factor"], kw["do_normalize"],
                                    kw["image_mean"], kw["image_std"])

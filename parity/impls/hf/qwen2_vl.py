@@ -14,13 +14,14 @@ C*T*P*P), with ``image_grid_thw`` as a side output.
 from __future__ import annotations
 
 import numpy as np
+from transformers.image_utils import ChannelDimension
+from transformers.models.qwen2_vl import image_processing_pil_qwen2_vl as pil_mod
+from transformers.models.qwen2_vl import image_processing_qwen2_vl as tv_mod
 
+from parity.arrays import hwc
 from parity.errors import ParityError
+from parity.families import qwen2_vl as geometry
 from parity.trace import TraceBuilder
-
-
-def _hwc(chw) -> np.ndarray:
-    return np.moveaxis(np.asarray(chw), 0, -1)
 
 
 def _plan(mod, h: int, w: int, kw: dict, preset) -> dict:
@@ -30,21 +31,17 @@ def _plan(mod, h: int, w: int, kw: dict, preset) -> dict:
                                   min_pixels=kw["size"].shortest_edge, max_pixels=kw["size"].longest_edge)
     except ValueError as e:
         raise ParityError(f"{preset.name}: transformers smart_resize refuses a {h}x{w} (h x w) image: {e}") from None
-    gh, gw = rh // kw["patch_size"], rw // kw["patch_size"]
-    return {"image_size": [h, w], "resized": [rh, rw], "image_grid_thw": [1, gh, gw], "num_patches": gh * gw,
-            "num_tokens": gh * gw // kw["merge_size"] ** 2}
+    return geometry.plan_from_resized(h, w, (rh, rw), kw["patch_size"], kw["merge_size"]).to_dict()
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_utils import ChannelDimension
-    from transformers.models.qwen2_vl import image_processing_pil_qwen2_vl as mod
 
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(mod, chw.shape[1], chw.shape[2], kw, preset), "plan")
+    tb.add("plan", _plan(pil_mod, chw.shape[1], chw.shape[2], kw, preset), "plan")
     x = chw
     if kw["do_resize"]:
         x = proc.resize(x, size=kw["size"], resample=kw["resample"], factor=kw["patch_size"] * kw["merge_size"])
-        tb.add("resize", _hwc(x), "HWC")
+        tb.add("resize", hwc(x), "HWC")
     if kw["do_rescale"]:
         x = proc.rescale(x, kw["rescale_factor"])
     if kw["do_normalize"]:
@@ -57,16 +54,14 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from transformers.image_utils import ChannelDimension
-    from transformers.models.qwen2_vl import image_processing_qwen2_vl as mod
 
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(mod, chw.shape[-2], chw.shape[-1], kw, preset), "plan")
+    tb.add("plan", _plan(tv_mod, chw.shape[-2], chw.shape[-1], kw, preset), "plan")
     batch = chw[None]  # _preprocess works on stacked groups of same-shape images
     if kw["do_resize"]:
         batch = proc.resize(images=batch, size=kw["size"], resample=kw["resample"],
                             factor=kw["patch_size"] * kw["merge_size"])
-        tb.add("resize", _hwc(batch[0].numpy()), "HWC")
+        tb.add("resize", hwc(batch[0].numpy()), "HWC")
     x = proc.rescale_and_normalize(batch, kw["do_rescale"], kw["rescale_factor"], kw["do_normalize"],
                                    kw["image_mean"], kw["image_std"])
     tb.add("normalize", x[0].numpy(), "C,H,W")

@@ -21,18 +21,20 @@ from collections.abc import Callable
 
 import numpy as np
 
-from parity.decode.stb import decode_stb
+from parity.arrays import one_or_tuple, stack_or_tuple
+from parity.decode import Decoded
 from parity.errors import ParityError
-from parity.impls.base import ImageInput, Impl, injected_decode
+from parity.impls.base import Impl
 from parity.impls.llamacpp.dyn_size import preprocess_dyn_size
 from parity.impls.llamacpp.fixed_size import preprocess_fixed_size
 from parity.impls.llamacpp.hparams import ClipHparams, hparams_from_gguf
 from parity.impls.llamacpp.idefics3 import preprocess_idefics3
 from parity.impls.llamacpp.internvl import preprocess_internvl
 from parity.impls.llamacpp.llava_uhd import preprocess_llava_uhd
+from parity.impls.llamacpp.plans import family_plan
 from parity.impls.llamacpp.resize import Preprocessed
 from parity.presets import Preset
-from parity.trace import Trace, TraceBuilder
+from parity.trace import TraceBuilder
 
 COMMIT = "0c1e570"
 
@@ -56,22 +58,12 @@ def normalize_llamacpp(img: np.ndarray, mean: tuple, std: tuple) -> np.ndarray:
 def pack_chw(planes: tuple[np.ndarray, ...]) -> np.ndarray | tuple[np.ndarray, ...]:
     """Each HWC float image -> CHW planar (``clip_image_batch_encode`` fills ``inp_raw`` so); stacked
     when all chunks share a size, else a tuple (the bytes are the same concatenation either way)."""
-    chw = tuple(np.ascontiguousarray(p.transpose(2, 0, 1)) for p in planes)
-    return _stack_or_tuple(chw)
-
-
-def _stack_or_tuple(arrays: tuple[np.ndarray, ...]) -> np.ndarray | tuple[np.ndarray, ...]:
-    if len({a.shape for a in arrays}) == 1:
-        return np.stack(arrays)
-    return arrays
-
-
-def _one_or_tuple(arrays: tuple[np.ndarray, ...]) -> np.ndarray | tuple[np.ndarray, ...]:
-    return arrays[0] if len(arrays) == 1 else arrays
+    return stack_or_tuple(tuple(np.ascontiguousarray(p.transpose(2, 0, 1)) for p in planes))
 
 
 class LlamaCppImpl(Impl):
     name = "llamacpp"
+    default_decoder = "stb"
     version = f"llama.cpp {COMMIT} (tools/mtmd)"
     description = ("llama.cpp mtmd preprocessing (mtmd-image.cpp, clip.cpp, mtmd.cpp) at commit "
                    f"{COMMIT}, configured from the mmproj's clip.* metadata; numpy port, stb decode")
@@ -92,32 +84,24 @@ class LlamaCppImpl(Impl):
             raise ParityError(f"{self.name} cannot run {preset.name}: preset has no gguf overlay")
         return hparams_from_gguf(values)
 
-    def run(self, image: ImageInput, preset: Preset) -> Trace:
+    def record_stages(self, decoded: Decoded, preset: Preset, rec: TraceBuilder) -> None:
         hp = self.hparams(preset)
-        tb = TraceBuilder()
-        injected = injected_decode(image)
-        if injected is not None:
-            tb.add("decode", injected.rgb, "HWC", note="policy injected")
-            rgb = injected.rgb
-        else:
-            decoded, approx = decode_stb(image.path)
-            tb.add("decode", decoded.rgb, "HWC", approximate=approx,
-                   note=f"policy stb: {decoded.info.get('decoder', '')}")
-            rgb = decoded.rgb
-        out = PREPROCESSORS[hp.preprocessor](rgb, hp)
-        plan = dict(out.plan, projector=hp.projector, ov_img_first=hp.ov_img_first)
-        tb.add("plan", plan, "plan")
-        tb.add("resize", _one_or_tuple(tuple(s.resized for s in out.steps)), "HWC",
-               note="img_tool::resize results before padding: " + ", ".join(s.role for s in out.steps))
+        out = PREPROCESSORS[hp.preprocessor](decoded.rgb, hp)
+        plan = family_plan(decoded.rgb.shape[:2], out, hp)
+        calls = "; ".join(f"{s.role} {s.plan['target'][0]}x{s.plan['target'][1]} {s.plan['filter']}"
+                          + (f" pad {s.plan['pad']}" if "inner" in s.plan else "") for s in out.steps)
+        rec.add("plan", plan.to_dict(), "plan",
+                note=f"mtmd preprocessor {hp.preprocessor}, projector {hp.projector}; resize calls (w x h): {calls}")
+        rec.add("resize", one_or_tuple(tuple(s.resized for s in out.steps)), "HWC",
+                note="img_tool::resize results before padding: " + ", ".join(s.role for s in out.steps))
         padded = tuple(s.padded for s in out.steps if s.padded is not None)
         if padded:
-            tb.add("pad", _one_or_tuple(padded), "HWC",
-                   note="padded: " + ", ".join(s.role for s in out.steps if s.padded is not None))
+            rec.add("pad", one_or_tuple(padded), "HWC",
+                    note="padded: " + ", ".join(s.role for s in out.steps if s.padded is not None))
         if hp.preprocessor in SLICING:
-            tb.add("tiles", _stack_or_tuple(out.chunks), "chunks,H,W,C",
-                   note="chunk order: " + ", ".join(out.chunk_roles))
+            rec.add("tiles", stack_or_tuple(out.chunks), "chunks,H,W,C",
+                    note="chunk order: " + ", ".join(out.chunk_roles))
         normalized = tuple(normalize_llamacpp(c, hp.image_mean, hp.image_std) for c in out.chunks)
-        tb.add("normalize", _stack_or_tuple(normalized), "chunks,H,W,C")
-        tb.add("pack", pack_chw(normalized), "chunks,C,H,W (inp_raw, chunks in order)",
-               note="chunk order: " + ", ".join(out.chunk_roles))
-        return tb.build(preset.name, self.name, self.version, image.label)
+        rec.add("normalize", stack_or_tuple(normalized), "chunks,H,W,C")
+        rec.add("pack", pack_chw(normalized), "chunks,C,H,W (inp_raw, chunks in order)",
+                note="chunk order: " + ", ".join(out.chunk_roles))

@@ -218,3 +218,22 @@ def hparams_from_gguf(values: Mapping[str, Any]) -> ClipHparams:
     if any(not (isinstance(v, float) and math.isfinite(v) and v != 0.0) for v in std):
         raise ParityError(f"{KEY_IMAGE_STD} must be finite and non-zero, got {list(std)}")
     return ClipHparams(**h)
+
+
+#: projector type -> the preset family whose geometry llama.cpp's preprocessing of it produces
+FAMILY_OF_PROJECTOR = {
+    "mlp": "llava", "mlp_norm": "llava", "ldp": "llava", "ldpv2": "llava", "cogvlm": "llava",
+    "janus_pro": "llava", "adapter": "llava",
+    "resampler": "minicpmv",
+    "qwen2vl_merger": "qwen2-vl", "qwen2.5vl_merger": "qwen2-vl", "qwen2.5o": "qwen2-vl",
+    "qwen3vl_merger": "qwen3-vl",
+    "gemma3": "gemma3", "gemma4v": "gemma4", "idefics3": "idefics3", "pixtral": "pixtral",
+    "llama4": "llama4", "internvl": "internvl", "phi4": "phi4mm",
+}
+
+
+def family_of(hp: ClipHparams) -> str:
+    """The preset family: LLaVA projectors with pinpoints are LLaVA-NeXT."""
+    if hp.projector in LLAVA_PROJECTORS and hp.res_candidates:
+        return "llava-next"
+    return FAMILY_OF_PROJECTOR.get(hp.projector, hp.projector)

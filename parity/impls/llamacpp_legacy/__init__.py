@@ -24,8 +24,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from parity.decode import Decoded
 from parity.errors import ParityError
-from parity.impls.base import ImageInput, Impl, injected_decode
+from parity.impls.base import Impl
 from parity.impls.llamacpp_legacy.anyres import stages_anyres
 from parity.impls.llamacpp_legacy.config import LegacyConfig, config_from_gguf, llava_branch
 from parity.impls.llamacpp_legacy.fixed import stages_fixed
@@ -33,7 +34,7 @@ from parity.impls.llamacpp_legacy.glm import stages_glm
 from parity.impls.llamacpp_legacy.qwen2vl import stages_qwen2vl
 from parity.impls.llamacpp_legacy.uhd import stages_uhd
 from parity.presets import Preset
-from parity.trace import Trace, TraceBuilder
+from parity.trace import TraceBuilder
 
 COMMIT = "c392e50"
 
@@ -48,16 +49,9 @@ RECIPES: dict[str, Callable[[np.ndarray, LegacyConfig, TraceBuilder], None]] = {
 }
 
 
-def _decode_stb(path: str):
-    """(rgb, approximate-reason, note) through parity.decode.stb."""
-    from parity.decode.stb import decode_stb
-
-    decoded, approx = decode_stb(path)
-    return decoded.rgb, approx, f"policy stb: {decoded.info.get('decoder', '')}"
-
-
 class LlamaCppLegacyImpl(Impl):
     name = "llamacpp-legacy"
+    default_decoder = "stb"
     version = f"llama.cpp {COMMIT} (examples/llava/clip.cpp)"
     description = ("llama.cpp llava-cli era preprocessing (examples/llava/clip.cpp, llava.cpp) at commit "
                    f"{COMMIT}, configured from the mmproj's clip.* metadata; numpy port, stb decode")
@@ -78,19 +72,11 @@ class LlamaCppLegacyImpl(Impl):
             raise ParityError(f"{self.name} cannot run {preset.name}: preset has no gguf overlay")
         return config_from_gguf(values)
 
-    def run(self, image: ImageInput, preset: Preset) -> Trace:
+    def record_stages(self, decoded: Decoded, preset: Preset, rec: TraceBuilder) -> None:
         cfg = self.config(preset)
-        tb = TraceBuilder()
-        injected = injected_decode(image)
-        if injected is not None:
-            rgb = tb.add("decode", injected.rgb, "HWC", note="policy injected")
-        else:
-            rgb, approx, note = _decode_stb(image.path)
-            tb.add("decode", rgb, "HWC", approximate=approx, note=note)
-        h, w = rgb.shape[:2]
+        h, w = decoded.rgb.shape[:2]
         recipe = llava_branch(cfg, w, h) if cfg.preprocessor == "llava" else cfg.preprocessor
-        RECIPES[recipe](rgb, cfg, tb)
-        return tb.build(preset.name, self.name, self.version, image.label)
+        RECIPES[recipe](decoded.rgb, cfg, rec)
 
 
 __all__ = ["LlamaCppLegacyImpl", "RECIPES", "COMMIT"]

@@ -14,13 +14,12 @@ Source: ggerganov/llama.cpp c392e5094deaf2d1a7c18683214f007fad3fe42b, examples/l
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
+from parity.arrays import stack_or_tuple
 from parity.errors import ParityError
+from parity.families import llava_next
 from parity.impls.llamacpp_legacy.config import LegacyConfig
-from parity.impls.llamacpp_legacy.layout import stack_or_tuple
 from parity.kernels.clip_legacy import (
     divide_to_patches_llamacpp_legacy,
     normalize_llamacpp_legacy,
@@ -52,33 +51,16 @@ def select_best_resolution(width: int, height: int,
     return best
 
 
-@dataclass(frozen=True)
-class AnyresPlan:
-    """Keys as ``parity.families.llava_next.LlavaNextPlan`` so the geometry compares with the other impls."""
-
-    image_size: list  # [h, w] of the input
-    best_resolution: list  # [h, w] of the chosen pinpoint
-    resized: list  # [h, w] of the bicubic resize inside resize_and_pad
-    pad_offset: list  # [top, left] of the resized image on the black canvas
-    grid: list  # [rows, cols] of image_size patches
-    num_patches: int  # patches + the overview
-    image_sizes: list  # [h, w] of the input (the size llava.cpp hands to the unpad step)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def plan_anyres(width: int, height: int, cfg: LegacyConfig) -> AnyresPlan:
+def plan_anyres(width: int, height: int, cfg: LegacyConfig) -> llava_next.LlavaNextPlan:
     best = select_best_resolution(width, height, cfg.pinpoints)
     if best is None:
         raise ParityError(f"no usable pinpoint for a {width}x{height} image among {list(cfg.pinpoints)}")
     bw, bh = best
     new_w, new_h, pad_x, pad_y = resize_and_pad_size_llamacpp_legacy(width, height, bw, bh)
     s = cfg.image_size
-    rows, cols = -(-bh // s), -(-bw // s)
-    return AnyresPlan(image_size=[height, width], best_resolution=[bh, bw], resized=[new_h, new_w],
-                      pad_offset=[pad_y, pad_x], grid=[rows, cols], num_patches=1 + rows * cols,
-                      image_sizes=[height, width])
+    grid = (-(-bh // s), -(-bw // s))
+    tokens = llava_next.tokens_llamacpp(1 + grid[0] * grid[1], s, cfg.patch_size)
+    return llava_next.make_plan((height, width), (bh, bw), (new_h, new_w), (pad_y, pad_x), grid, s, True, tokens)
 
 
 def stages_anyres(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:

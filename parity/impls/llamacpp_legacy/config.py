@@ -67,6 +67,7 @@ class LegacyConfig:
     merge_type: str = "flat"
     minicpmv_version: int = 0
     notes: tuple[str, ...] = ()
+    projector: str = "mlp"
 
     @property
     def pad_to_square(self) -> bool:
@@ -151,7 +152,7 @@ def config_from_gguf(values: Mapping[str, Any]) -> LegacyConfig:
             notes.append(f"spatial_unpad without {KEY_PINPOINTS}: non-square images are resized into a "
                          f"fixed {image_size}-px buffer without padding (its rows keep the resized width)")
     return LegacyConfig(preprocessor, image_size, patch_size, mean, std, pinpoints, merge_type,
-                        version if preprocessor == "uhd" else 0, tuple(notes))
+                        version if preprocessor == "uhd" else 0, tuple(notes), proj)
 
 
 def llava_branch(cfg: LegacyConfig, width: int, height: int) -> str:

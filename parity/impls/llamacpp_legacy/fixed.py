@@ -13,10 +13,9 @@ Source: ggerganov/llama.cpp c392e5094deaf2d1a7c18683214f007fad3fe42b, examples/l
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
+from parity.families import llava
 from parity.impls.llamacpp_legacy.config import LegacyConfig
 from parity.kernels.clip_legacy import (
     fixed_resize_size_llamacpp_legacy,
@@ -30,29 +29,17 @@ from parity.trace import TraceBuilder
 PAD_COLOUR = (122, 116, 104)  # clip.cpp's constant: LLaVA's CLIP mean * 255
 
 
-@dataclass(frozen=True)
-class FixedPlan:
-    """Keys as ``parity.families.llava.LlavaPlan`` so the geometry compares with the other impls."""
-
-    image_size: list  # [h, w] of the input
-    canvas: list  # [h, w] after pad-to-square (= image_size when not padded)
-    pad_offset: list  # [top, left] of the image on the canvas: always [0, 0] here (top-left)
-    resized: list  # [h, w] after the bilinear
-    crop: list  # [top, left, h, w]: no crop, the whole resized image
-    packed_rows: bool | None = None  # True when the resized image is smaller than the encoder input
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-def plan_fixed(width: int, height: int, cfg: LegacyConfig) -> FixedPlan:
+def plan_fixed(width: int, height: int, cfg: LegacyConfig) -> tuple[llava.LlavaPlan, bool]:
+    """(the plan, whether the resized image's rows are packed into a larger buffer)."""
     pad = cfg.pad_to_square and width != height
     side = max(width, height)
     w, h = (side, side) if pad else (width, height)
     _, nx3, ny3 = fixed_resize_size_llamacpp_legacy(w, h, cfg.image_size)
     packed = (nx3, ny3) != (cfg.image_size, cfg.image_size)
-    return FixedPlan(image_size=[height, width], canvas=[h, w], pad_offset=[0, 0], resized=[ny3, nx3],
-                     crop=[0, 0, ny3, nx3], packed_rows=True if packed else None)
+    tokens = llava.tokens_llamacpp(cfg.image_size, cfg.patch_size, cfg.projector)
+    plan = llava.make_plan((height, width), (h, w), (ny3, nx3), (0, 0, ny3, nx3), tokens,
+                           canvas=(cfg.image_size, cfg.image_size))
+    return plan, packed
 
 
 def fixed_buffer(normalized: np.ndarray, image_size: int) -> np.ndarray:
@@ -65,12 +52,14 @@ def fixed_buffer(normalized: np.ndarray, image_size: int) -> np.ndarray:
 
 def stages_fixed(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
     h, w = rgb.shape[:2]
-    plan = plan_fixed(w, h, cfg)
-    how = ("pad-to-square: image at the top-left of a (122, 116, 104) square" if plan.canvas != plan.image_size
-           else "no pad")
+    plan, packed = plan_fixed(w, h, cfg)
+    padded = plan.padded_square != plan.image_size
+    how = "pad-to-square: image at the top-left of a (122, 116, 104) square" if padded else "no pad"
+    if packed:
+        how += "; the resized rows are packed into the fixed-size buffer"
     tb.add("plan", plan.to_dict(), "plan", note="; ".join(("fixed (clip.cpp c392e50): " + how, *cfg.notes)))
     src = rgb
-    if plan.canvas != plan.image_size:
+    if padded:
         src = tb.add("pad", pad_to_square_llamacpp_legacy(rgb, PAD_COLOUR), "HWC",
                      note="image at the top-left of a (122, 116, 104) square")
     resized = tb.add("resize", resize_bilinear_fixed_llamacpp_legacy(src, cfg.image_size), "HWC",
@@ -78,6 +67,6 @@ def stages_fixed(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
     normalized = normalize_llamacpp_legacy(resized, cfg.image_mean, cfg.image_std)
     buf = fixed_buffer(normalized, cfg.image_size)
     tb.add("normalize", buf[None], "slices,H,W,C (clip_image_f32.buf)",
-           note="rows packed with the resized width, tail 0.0" if plan.packed_rows else "")
+           note="rows packed with the resized width, tail 0.0" if packed else "")
     tb.add("pack", to_planar_llamacpp_legacy(buf)[None], "batch,C,H,W",
            note="inp_raw: one image, CHW planar")

@@ -10,10 +10,10 @@ with mtmd's smart resize), so any image size goes through, upscaled to the next 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from parity.families import qwen2_vl
 from parity.impls.llamacpp_legacy.config import LegacyConfig
 from parity.kernels.clip_legacy import (
     normalize_llamacpp_legacy,
@@ -25,26 +25,12 @@ from parity.trace import TraceBuilder
 F32 = np.float32
 
 
-@dataclass(frozen=True)
-class Qwen2vlPlan:
-    """Keys as ``parity.families.qwen2_vl.QwenVLPlan`` so the geometry compares with the other impls."""
-
-    image_size: list  # [h, w] of the input
-    resized: list  # [h, w]: each side ceil'd to a multiple of 2 * patch_size
-    image_grid_thw: list  # [1, h / patch, w / patch]
-    num_patches: int  # grid h * grid w
-    num_tokens: int  # after the 2x2 merge
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def plan_qwen2vl(width: int, height: int, cfg: LegacyConfig) -> Qwen2vlPlan:
+def plan_qwen2vl(width: int, height: int, cfg: LegacyConfig) -> qwen2_vl.QwenVLPlan:
     factor = cfg.patch_size * 2
     nx = int(math.ceil(F32(width) / F32(factor)) * factor)
     ny = int(math.ceil(F32(height) / F32(factor)) * factor)
-    gh, gw = ny // cfg.patch_size, nx // cfg.patch_size
-    return Qwen2vlPlan([height, width], [ny, nx], [1, gh, gw], gh * gw, gh * gw // 4)
+    return qwen2_vl.make_plan((height, width), (ny, nx), cfg.patch_size,
+                              qwen2_vl.tokens_llamacpp_legacy((ny, nx), cfg.patch_size))
 
 
 def stages_qwen2vl(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:

@@ -17,12 +17,12 @@ All resizes are clip.cpp's bicubic_resize. The float arithmetic follows the C++:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from parity.arrays import stack_or_tuple
+from parity.families import minicpmv
 from parity.impls.llamacpp_legacy.config import LegacyConfig
-from parity.impls.llamacpp_legacy.layout import stack_or_tuple
 from parity.kernels.clip_legacy import (
     normalize_llamacpp_legacy,
     reshape_by_patch_llamacpp_legacy,
@@ -35,6 +35,8 @@ F32 = np.float32
 MAX_SLICE_NUMS = 9
 SCALE_RESOLUTION = 448
 SLICE_ORDER = "overview first, then slices row-major"
+#: clip_n_patches for MiniCPM-V: resampler queries per image by minicpmv_version (2: 2.5, 3: 2.6)
+QUERY_NUM = {2: 96, 3: 64}
 PATCH_SIZE = 14  # uhd_slice_image's default, and llava.cpp's hard-coded reshape_by_patch size
 
 
@@ -79,53 +81,36 @@ def refine_size(width: int, height: int, grid: tuple[int, int]) -> tuple[int, in
     return bw * cols, bh * rows
 
 
-@dataclass(frozen=True)
-class UhdPlan:
-    """Keys as ``parity.families.minicpmv.MiniCPMVPlan`` so the geometry compares with the other impls."""
-
-    image_size: list  # [h, w] of the input
-    resized: list  # [h, w] of the overview (source) image
-    grid: list  # [rows, cols] of slices; [0, 0] when not sliced
-    refined: list  # [h, w] of the image cut into slices; [0, 0] when not sliced
-    num_slices: int  # 1 (overview) + rows * cols
-    tgt_sizes: list  # per slice [h / 14, w / 14], overview first
-    image_sizes: list  # [w, h] of the input (the remote code's PIL order)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def slice_multiple(width: int, height: int) -> int:
     """``multiple = fmin(ceil(ratio), max_slice_nums)`` with the float ``ratio = w * h / 448^2``."""
     ratio = F32(1.0 * width * height / (SCALE_RESOLUTION * SCALE_RESOLUTION))
     return int(min(math.ceil(ratio), MAX_SLICE_NUMS))
 
 
-def plan_uhd(width: int, height: int) -> UhdPlan:
+def plan_uhd(width: int, height: int, query_num: int = 64) -> minicpmv.MiniCPMVPlan:
     log_ratio = F32(math.log(1.0 * width / height))
     multiple = slice_multiple(width, height)
     if multiple <= 1:
         ow, oh = find_best_resize(width, height, True)
-        return UhdPlan([height, width], [oh, ow], [0, 0], [0, 0], 1, [[oh // PATCH_SIZE, ow // PATCH_SIZE]],
-                       [width, height])
+        return minicpmv.make_plan((height, width), (oh, ow), (0, 0), (0, 0), PATCH_SIZE, True,
+                                  minicpmv.tokens_llamacpp_legacy((0, 0), query_num))
     ow, oh = find_best_resize(width, height, False)
     cols, rows = best_grid(multiple, log_ratio)
     rw, rh = refine_size(width, height, (cols, rows))
-    sh, sw = rh // rows, rw // cols
-    tgt = [[oh // PATCH_SIZE, ow // PATCH_SIZE]] + [[sh // PATCH_SIZE, sw // PATCH_SIZE]] * (rows * cols)
-    return UhdPlan([height, width], [oh, ow], [rows, cols], [rh, rw], 1 + rows * cols, tgt, [width, height])
+    return minicpmv.make_plan((height, width), (oh, ow), (rows, cols), (rh, rw), PATCH_SIZE, True,
+                              minicpmv.tokens_llamacpp_legacy((rows, cols), query_num))
 
 
 def stages_uhd(rgb: np.ndarray, cfg: LegacyConfig, tb: TraceBuilder) -> None:
     h, w = rgb.shape[:2]
-    plan = plan_uhd(w, h)
+    plan = plan_uhd(w, h, QUERY_NUM.get(cfg.minicpmv_version, 64))
     how = (f"minicpmv-uhd (clip.cpp c392e50): max {MAX_SLICE_NUMS} slices, scale_resolution "
            f"{SCALE_RESOLUTION}, patch {PATCH_SIZE}; multiple {slice_multiple(w, h)}; {SLICE_ORDER}")
     tb.add("plan", plan.to_dict(), "plan", note="; ".join((how, *cfg.notes)))
     oh, ow = plan.resized
     overview = resize_bicubic_llamacpp_legacy(rgb, ow, oh)
     slices: tuple[np.ndarray, ...] = (overview,)
-    if plan.num_slices == 1:
+    if plan.num_images == 1:
         tb.add("resize", overview, "HWC", note="overview only (multiple <= 1)")
     else:
         rh, rw = plan.refined

@@ -7,35 +7,39 @@ Sources: github.com/ollama/ollama @ f63eea3 ``model/imageproc/images.go``, ``mod
 ``draw/scale.go``, ``draw/impl.go``. One module per model pipeline; presets map to pipelines by
 family (and by name where a family holds checkpoints Ollama treats differently).
 
-Decode is Go's ``image.Decode`` (``parity.decode.go``): exact for PNG, approximate (Pillow) for
-JPEG/BMP/TIFF/WebP, an error for GIF. With an injected decode, the pixels become an opaque
-``*image.RGBA`` and every later stage is exact.
+Decode is Go's ``image.Decode`` (``parity.decode.go``): exact for PNG and JPEG (decoder profile
+``go1.26``, the toolchain f63eea3 builds with; ``go1.25`` for releases built with older Go, selectable
+with ``--decoder ollama=go1.25``), approximate (Pillow) for BMP/TIFF/WebP, an error for GIF. Then, as
+each pipeline does, ``imageproc.Composite`` onto white or not (``prepare``). With an injected decode,
+the pixels become an opaque ``*image.RGBA`` and every later stage is exact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from parity.decode.go import GoImage, decode_go, go_image_from_rgb
-from parity.errors import ParityError
-from parity.impls.base import ImageInput, Impl
+from parity.decode import Decoded
+from parity.decode.go import GoImage, go_image_from_rgb
+from parity.impls.base import Impl
 from parity.presets import Preset
-from parity.trace import Trace, TraceBuilder
+from parity.trace import TraceBuilder
 
 from . import gemma3, gemma4, llama4, mistral3, mllama, qwen
+from .imageproc import pipeline_input
 
 COMMIT = "f63eea3"
 XIMAGE = "v0.22.0"
 
-#: preset family -> (ollama model directory, stage recipe)
-PIPELINES: dict[str, tuple[str, Callable]] = {
-    "mllama": ("mllama", mllama.stages_mllama),
-    "gemma3": ("gemma3", gemma3.stages_gemma3),
-    "qwen2-vl": ("qwen25vl", qwen.stages_qwen25vl),
-    "qwen3-vl": ("qwen3vl", qwen.stages_qwen3vl),
-    "pixtral": ("mistral3", mistral3.stages_mistral3),
-    "llama4": ("llama4", llama4.stages_llama4),
-    "gemma4": ("gemma4", gemma4.stages_gemma4),
+#: preset family -> (ollama model directory, composites onto white first, stage recipe fn(img, preset, rec))
+PIPELINES: dict[str, tuple[str, bool, Callable[[GoImage, Preset, TraceBuilder], None]]] = {
+    "mllama": ("mllama", False, mllama.stages_mllama),
+    "gemma3": ("gemma3", True, gemma3.stages_gemma3),
+    "qwen2-vl": ("qwen25vl", True, qwen.stages_qwen25vl),
+    "qwen3-vl": ("qwen3vl", True, qwen.stages_qwen3vl),
+    "pixtral": ("mistral3", True, mistral3.stages_mistral3),
+    "llama4": ("llama4", True, llama4.stages_llama4),
+    "gemma4": ("gemma4", False, gemma4.stages_gemma4),
 }
 
 #: presets of a mapped family that Ollama's engine has no model for
@@ -48,6 +52,8 @@ class OllamaImpl(Impl):
     description = (f"Ollama's Go image preprocessing (github.com/ollama/ollama @ {COMMIT}, model/imageproc "
                    f"+ model/models/*; golang.org/x/image/draw {XIMAGE}), ported bit-exact")
 
+    default_decoder = "go1.26"
+
     def supports(self, preset: Preset) -> str | None:
         if preset.family not in PIPELINES:
             return f"Ollama's Go engine has no pipeline for family {preset.family!r}"
@@ -55,15 +61,15 @@ class OllamaImpl(Impl):
             return UNSERVED[preset.name]
         return None
 
-    def run(self, image: ImageInput, preset: Preset) -> Trace:
-        reason = self.supports(preset)
-        if reason:
-            raise ParityError(f"{self.name} cannot run {preset.name}: {reason}")
-        model, recipe = PIPELINES[preset.family]
-        if image.decoded is not None:
-            img: GoImage = go_image_from_rgb(image.decoded, "*image.RGBA (injected)")
-        else:
-            img = decode_go(image.path)
-        tb = TraceBuilder()
-        recipe(img, preset, tb)
-        return tb.build(preset.name, self.name, self.version, image.label)
+    def prepare(self, decoded: Decoded, preset: Preset) -> Decoded:
+        """The model's own step between ``image.Decode`` and its pipeline: Composite onto white, or not."""
+        img = decoded.native
+        if img is None:  # injected pixels: an opaque *image.RGBA
+            img = go_image_from_rgb(decoded.rgb, "*image.RGBA (injected)")
+        _, composite, _ = PIPELINES[preset.family]
+        seen, rgb, note = pipeline_input(img, composite)
+        return replace(decoded, rgb=rgb, native=seen, info={**decoded.info, "prepared": note})
+
+    def record_stages(self, decoded: Decoded, preset: Preset, rec: TraceBuilder) -> None:
+        _, _, recipe = PIPELINES[preset.family]
+        recipe(decoded.native, preset, rec)

@@ -7,14 +7,14 @@ pan-and-scan), pack channel-first with mean = std = 0.5 (``ImageNetStandard*``);
 
 from __future__ import annotations
 
-from parity.decode.go import GoImage, composite_over_white
+from parity.decode.go import GoImage
+from parity.families import gemma3 as geometry
 from parity.trace import TraceBuilder
 
 from .imageproc import (
     STANDARD_MEAN,
     STANDARD_STD,
     normalize_chw_ollama,
-    record_decode,
     resize_bilinear_ollama,
     rgb_of,
     setting,
@@ -23,11 +23,10 @@ from .imageproc import (
 
 def stages_gemma3(img: GoImage, preset, tb: TraceBuilder) -> None:
     size = int(setting(preset, "image_size"))
-    composited = composite_over_white(img)
-    record_decode(img, tb, composited)
     h, w = img.size
-    tb.add("plan", {"image_size": [h, w], "resized": [size, size], "num_crops": 0}, "plan")
-    resized = resize_bilinear_ollama(composited, (size, size))
+    tokens = geometry.tokens_with_newlines(int(setting(preset, "mm_tokens_per_image", 256)))
+    tb.add("plan", geometry.make_plan((h, w), (size, size), (), tokens).to_dict(), "plan")
+    resized = resize_bilinear_ollama(img, (size, size))
     tb.add("resize", rgb_of(resized), "HWC")
     pack = normalize_chw_ollama(resized, STANDARD_MEAN, STANDARD_STD)
     tb.add("normalize", pack, "C,H,W")

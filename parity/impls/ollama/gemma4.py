@@ -13,9 +13,10 @@ import math
 import numpy as np
 
 from parity.decode.go import GoImage
+from parity.families import gemma4 as geometry
 from parity.trace import TraceBuilder
 
-from .imageproc import record_decode, resize_bilinear_ollama, rgb_of, setting
+from .imageproc import resize_bilinear_ollama, rgb_of, setting
 
 MAX_TOKENS = 280
 
@@ -23,17 +24,20 @@ MAX_TOKENS = 280
 def plan_gemma4(height: int, width: int, patch: int, n_merge: int) -> dict:
     align = patch * n_merge
     max_pixels = MAX_TOKENS * patch * patch * n_merge * n_merge
-    factor = math.sqrt(max_pixels / (width * height))
-    th = max(align, math.floor(factor * height / align) * align)
-    tw = max(align, math.floor(factor * width / align) * align)
-    return {"image_size": [height, width], "resized": [th, tw], "grid": [th // patch, tw // patch],
-            "max_pixels": max_pixels}
+    if width * height > 0:
+        factor = math.sqrt(max_pixels / (width * height))
+        th = max(align, math.floor(factor * height / align) * align)
+        tw = max(align, math.floor(factor * width / align) * align)
+    else:  # an empty image (a JPEG of width or height 0 decodes to 0 x 0): Go's other branch
+        th, tw = max(align, height // align * align), max(align, width // align * align)
+    grid = (th // patch, tw // patch)
+    return geometry.make_plan((height, width), (th, tw), patch, max_pixels // (patch * patch),
+                              geometry.tokens_ollama(grid, n_merge)).to_dict()
 
 
 def stages_gemma4(img: GoImage, preset, tb: TraceBuilder) -> None:
     patch = int(setting(preset, "patch_size", 16))
     n_merge = int(setting(preset, "pooling_kernel_size", 3))
-    record_decode(img, tb)
     h, w = img.size
     plan = tb.add("plan", plan_gemma4(h, w, patch, n_merge), "plan")
     resized = resize_bilinear_ollama(img, tuple(plan["resized"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from parity.decode.go import GoImage, premultiplied_rgba8
+from parity.decode.go import GoImage, composite_over_white, premultiplied_rgba8
 from parity.kernels.xdraw import resize_kernel_xdraw
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -36,7 +36,7 @@ def resize_bilinear_ollama(img: GoImage | np.ndarray, size_hw: tuple[int, int]) 
     ``img`` is a decoded GoImage or the RGBA uint8 bytes of an ``*image.RGBA``. Returns RGBA uint8.
     """
     if isinstance(img, GoImage):
-        return resize_kernel_xdraw(img.pixels, size_hw, "bilinear", gray=img.gray)
+        return resize_kernel_xdraw(img.pixels, size_hw, "bilinear", gray=img.alpha_one)
     return resize_kernel_xdraw(img, size_hw, "bilinear")
 
 
@@ -81,15 +81,13 @@ def go_div(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
-def record_decode(img: GoImage, tb, composited: np.ndarray | None = None) -> None:
-    """The ``decode`` stage: RGB after the model's alpha policy.
+def pipeline_input(img: GoImage, composite: bool) -> tuple[GoImage, np.ndarray, str]:
+    """What a model pipeline reads after decoding: (the Go image it scales, its RGB, a note).
 
-    ``composited`` (RGBA bytes of ``imageproc.Composite``) for pipelines that composite over white;
-    otherwise the premultiplied samples >> 8, i.e. what transparent pixels become over black.
-    """
-    if composited is not None:
-        rgb, policy = rgb_of(composited), "Composite over white"
-    else:
-        rgb = rgb_of(img.pixels if img.pixels.dtype == np.uint8 else premultiplied_rgba8(img))
-        policy = "no composite: premultiplied (over black)"
-    tb.add("decode", rgb, "HWC", approximate=img.approximate, note=f"Go {img.go_type}; {policy}")
+    ``composite``: ``imageproc.Composite`` onto opaque white first (an ``*image.RGBA``); otherwise the
+    decoded image itself, whose transparent pixels the scaler sees premultiplied, i.e. over black."""
+    if composite:
+        rgba = composite_over_white(img)
+        return GoImage("*image.RGBA", rgba), rgb_of(rgba), f"Go {img.go_type}; Composite over white"
+    rgb = rgb_of(img.pixels if img.pixels.dtype == np.uint8 else premultiplied_rgba8(img))
+    return img, rgb, f"Go {img.go_type}; no composite: premultiplied (over black)"

@@ -17,14 +17,15 @@ import math
 
 import numpy as np
 
-from parity.decode.go import GoImage, composite_over_white
+from parity.decode.go import GoImage
+from parity.errors import ParityError
+from parity.families import llama4 as geometry
 from parity.trace import TraceBuilder
 
 from .imageproc import (
     STANDARD_MEAN,
     STANDARD_STD,
     normalize_chw_ollama,
-    record_decode,
     resize_bilinear_ollama,
     rgb_of,
     setting,
@@ -61,27 +62,29 @@ def max_resolution(width: int, height: int, tw: int, th: int) -> tuple[int, int]
     return int(min(math.floor(width * sh), tw)), th
 
 
-def plan_llama4(height: int, width: int, tile: int, max_chunks: int) -> dict:
+def plan_llama4(height: int, width: int, tile: int, max_chunks: int, per_tile: int) -> tuple[dict, list]:
+    """(the plan, the [h, w] canvases tied with the chosen one: Go's map order picks among them)."""
     (cw, ch), tied = best_resolution(width, height, supported_resolutions(max_chunks, tile))
     limit_w = min(max(width, OLLAMA_MAX_UPSCALING_SIZE), cw)
     limit_h = min(max(height, OLLAMA_MAX_UPSCALING_SIZE), ch)
     nw, nh = max_resolution(width, height, limit_w, limit_h)
-    rows, cols = ch // tile, cw // tile
-    plan = {"image_size": [height, width], "canvas": [ch, cw], "grid": [rows, cols], "resized": [nh, nw],
-            "num_tiles": rows * cols + (1 if rows * cols > 1 else 0)}
-    if tied:
-        plan["go_map_order_tie"] = [[h, w] for w, h in tied]
-    return plan
+    grid = (ch // tile, cw // tile)
+    plan = geometry.make_plan((height, width), (ch, cw), (nh, nw), grid, geometry.tokens_meta(grid, per_tile))
+    return plan.to_dict(), [[h, w] for w, h in tied]
 
 
 def stages_llama4(img: GoImage, preset, tb: TraceBuilder) -> None:
     tile = int(setting(preset, "tile_size"))
-    max_chunks = int(setting(preset, "patch_size"))  # sic: Go iterates up to vision.patch_size
-    composited = composite_over_white(img)
-    record_decode(img, tb, composited)
+    patch = int(setting(preset, "patch_size"))
+    max_chunks = patch  # sic: Go iterates up to vision.patch_size
     h, w = img.size
-    plan = tb.add("plan", plan_llama4(h, w, tile, max_chunks), "plan")
-    resized = resize_bilinear_ollama(composited, tuple(plan["resized"]))
+    if h == 0 or w == 0:  # every scale is +Inf; Inf - Inf is NaN, so bestResolution indexes an empty list
+        raise ParityError(f"ollama panics: runtime error: index out of range [0] with length 0 (a {w}x{h} image)")
+    per_tile = geometry.tokens_per_tile(tile, patch, float(setting(preset, "pixel_shuffle_ratio", 0.5)))
+    plan, tied = plan_llama4(h, w, tile, max_chunks, per_tile)
+    tb.add("plan", plan, "plan", note=f"canvases tied in Go's map order (the choice can vary run to run): {tied}"
+           if tied else "")
+    resized = resize_bilinear_ollama(img, tuple(plan["resized"]))
     tb.add("resize", rgb_of(resized), "HWC")
     ch, cw = plan["canvas"]
     padded = np.zeros((ch, cw, 4), dtype=np.uint8)
@@ -91,7 +94,7 @@ def stages_llama4(img: GoImage, preset, tb: TraceBuilder) -> None:
     rows, cols = plan["grid"]
     tiles = canvas.reshape(3, rows, tile, cols, tile).transpose(1, 3, 0, 2, 4).reshape(rows * cols, 3, tile, tile)
     if rows * cols > 1:
-        global_tile = normalize_chw_ollama(resize_bilinear_ollama(composited, (tile, tile)), STANDARD_MEAN, STANDARD_STD)
+        global_tile = normalize_chw_ollama(resize_bilinear_ollama(img, (tile, tile)), STANDARD_MEAN, STANDARD_STD)
         tiles = np.concatenate([tiles, global_tile[None]])
     tb.add("normalize", canvas, "C,H,W canvas")
     tb.add("tiles", tiles, "tiles,C,H,W")

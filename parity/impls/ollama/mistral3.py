@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from parity.decode.go import GoImage, composite_over_white
+from parity.decode.go import GoImage
+from parity.families import pixtral as geometry
 from parity.trace import TraceBuilder
 
 from .imageproc import (
@@ -22,7 +23,6 @@ from .imageproc import (
     CLIP_STD,
     go_div,
     normalize_chw_ollama,
-    record_decode,
     resize_bilinear_ollama,
     rgb_of,
     setting,
@@ -31,24 +31,24 @@ from .imageproc import (
 OLLAMA_LONGEST_EDGE = 1540
 
 
-def plan_mistral3(height: int, width: int, patch: int, longest_edge: int) -> dict:
+def plan_mistral3(height: int, width: int, patch: int, longest_edge: int, spatial_merge_size: int) -> dict:
     w, h = width, height
     ratio = max(h / longest_edge, w / longest_edge)
     if ratio > 1.0:
         w, h = math.floor(width / ratio), math.floor(height / ratio)
     pw, ph = go_div(w - 1, patch) + 1, go_div(h - 1, patch) + 1
-    return {"image_size": [height, width], "resized": [ph * patch, pw * patch], "grid": [ph, pw],
-            "longest_edge": longest_edge}
+    return geometry.make_plan((height, width), (h, w), (ph * patch, pw * patch), patch,
+                              geometry.tokens_ollama((ph, pw), spatial_merge_size)).to_dict()
 
 
 def stages_mistral3(img: GoImage, preset, tb: TraceBuilder) -> None:
     patch = int(setting(preset, "patch_size"))
     longest = int(setting(preset, "ollama_longest_edge", OLLAMA_LONGEST_EDGE))
-    composited = composite_over_white(img)
-    record_decode(img, tb, composited)
     h, w = img.size
-    plan = tb.add("plan", plan_mistral3(h, w, patch, longest), "plan")
-    resized = resize_bilinear_ollama(composited, tuple(plan["resized"]))
+    merge = int(setting(preset, "spatial_merge_size", 2))
+    plan = tb.add("plan", plan_mistral3(h, w, patch, longest, merge), "plan",
+                  note=f"longest edge {longest} (Ollama's hard-coded limit)")
+    resized = resize_bilinear_ollama(img, tuple(plan["resized"]))
     tb.add("resize", rgb_of(resized), "HWC")
     chw = normalize_chw_ollama(resized, CLIP_MEAN, CLIP_STD)
     tb.add("normalize", chw, "C,H,W")

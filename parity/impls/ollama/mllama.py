@@ -17,13 +17,14 @@ import math
 import numpy as np
 
 from parity.decode.go import GoImage
+from parity.errors import ParityError
+from parity.families import mllama as geometry
 from parity.trace import TraceBuilder
 
 from .imageproc import (
     CLIP_MEAN,
     CLIP_STD,
     normalize_planes_ollama,
-    record_decode,
     resize_bilinear_ollama,
     rgb_of,
     setting,
@@ -62,26 +63,24 @@ def fit_to_canvas(width: int, height: int, canvas_w: int, canvas_h: int, tile: i
     return min(math.floor(width * r), tw), min(math.floor(height * r), th)
 
 
-def plan_mllama(height: int, width: int, tile: int, max_tiles: int) -> dict:
-    """Ollama's geometry decision, with the keys of the transformers mllama plan ([h, w] order)."""
+def plan_mllama(height: int, width: int, tile: int, max_tiles: int, patch: int) -> dict:
+    """Ollama's geometry decision in the mllama plan; its cross-attention has no mask, so every text
+    token attends max_tiles * (patches + CLS) vision tokens, the zero tiles included."""
     cw, ch = optimal_tiled_canvas(width, height, tile, max_tiles)
     nw, nh = fit_to_canvas(width, height, cw, ch, tile)
     cols, rows = cw // tile, ch // tile
-    return {
-        "image_size": [height, width],
-        "canvas": [ch, cw],
-        "grid": [rows, cols],
-        "resized": [nh, nw],
-        "num_tiles": rows * cols,
-        "aspect_ratio_id": supported_aspect_ratios(max_tiles).index((cols, rows)) + 1,
-    }
+    ar_id = supported_aspect_ratios(max_tiles).index((cols, rows)) + 1
+    return geometry.make_plan((height, width), (ch, cw), (nh, nw), (rows, cols), ar_id,
+                              max_tiles * geometry.vision_tokens_per_tile(tile, patch)).to_dict()
 
 
 def stages_mllama(img: GoImage, preset, tb: TraceBuilder) -> None:
     tile, max_tiles = int(setting(preset, "tile_size")), int(setting(preset, "max_tiles"))
-    record_decode(img, tb)
     h, w = img.size
-    plan = tb.add("plan", plan_mllama(h, w, tile, max_tiles), "plan")
+    if h == 0 or w == 0:  # float division by 0: fitToCanvas gives int(NaN), and NewRGBA panics on it
+        raise ParityError("ollama panics: image: NewRGBA Rectangle has huge or negative dimensions "
+                          f"(a {w}x{h} image)")
+    plan = tb.add("plan", plan_mllama(h, w, tile, max_tiles, int(setting(preset, "patch_size", 14))), "plan")
     resized = rgb_of(resize_bilinear_ollama(img, tuple(plan["resized"])))
     tb.add("resize", resized, "HWC", note="RGBA premultiplied; alpha not read by pack")
     ch, cw = plan["canvas"]
@@ -98,5 +97,5 @@ def stages_mllama(img: GoImage, preset, tb: TraceBuilder) -> None:
     tb.add("pack", pack, "max_tiles,C,H,W", note="EncodeMultimodal zero-fills to max_num_tiles tiles")
     tb.add("aspect_ratio_ids", np.array([[plan["aspect_ratio_id"]]], dtype=np.int64), "batch,images",
            note="fed to the encoder as one int32 (the 1-based rank)")
-    tb.add("num_tiles", np.array([[plan["num_tiles"]]], dtype=np.int64), "batch,images")
+    tb.add("num_tiles", np.array([[plan["num_images"]]], dtype=np.int64), "batch,images")
     tb.add("pixel_values_padded", pack[None, None], "batch,images,max_tiles,C,H,W")

@@ -17,8 +17,9 @@ import math
 
 import numpy as np
 
-from parity.decode.go import GoImage, composite_over_white
+from parity.decode.go import GoImage
 from parity.errors import ParityError
+from parity.families import qwen2_vl as geometry
 from parity.trace import TraceBuilder
 
 from .imageproc import (
@@ -26,7 +27,6 @@ from .imageproc import (
     CLIP_STD,
     go_div,
     normalize_chw_ollama,
-    record_decode,
     resize_bilinear_ollama,
     rgb_of,
     setting,
@@ -69,14 +69,12 @@ def patches_qwen_ollama(chw: np.ndarray, patch: int, merge: int) -> np.ndarray:
 
 def _stages(img: GoImage, tb: TraceBuilder, patch: int, merge: int, min_pixels: int, max_pixels: int,
             mean, std) -> None:
-    composited = composite_over_white(img)
-    record_decode(img, tb, composited)
     h, w = img.size
     rh, rw = smart_resize_ollama(h, w, patch * merge, min_pixels, max_pixels)
     grid = [1, rh // patch, rw // patch]
-    tb.add("plan", {"image_size": [h, w], "resized": [rh, rw], "grid": grid,
-                    "min_pixels": min_pixels, "max_pixels": max_pixels}, "plan")
-    resized = resize_bilinear_ollama(composited, (rh, rw))
+    tb.add("plan", geometry.make_plan((h, w), (rh, rw), patch, geometry.tokens_hf(grid, merge)).to_dict(), "plan",
+           note=f"pixel budget {min_pixels}..{max_pixels} (Ollama's own limits)")
+    resized = resize_bilinear_ollama(img, (rh, rw))
     tb.add("resize", rgb_of(resized), "HWC")
     chw = normalize_chw_ollama(resized, mean, std)
     tb.add("normalize", chw, "C,H,W")

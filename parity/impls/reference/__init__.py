@@ -11,43 +11,72 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
 
-from parity.decode import decode_pil
-from parity.errors import ParityError
-from parity.impls.base import ImageInput, Impl, injected_decode
+from parity.decode import Decoded
+from parity.impls.base import Impl, load_recipe
 from parity.presets import Preset
-from parity.trace import Trace, TraceBuilder
-
-from . import gemma3, gemma4, idefics3, llama4, llava, llava_next, minicpmv, mllama, phi4mm, pixtral, qwen2_vl
-
-#: family -> (decode policy name, stage recipe, version string of the authors' code)
-FAMILIES: dict[str, tuple[str, Callable, str]] = {
-    "llava": ("pil-drop-alpha", llava.stages, llava.VERSION),
-    "llava-next": ("pil-drop-alpha", llava_next.stages, llava_next.VERSION),
-    "mllama": ("pil-drop-alpha", mllama.stages, mllama.VERSION),
-    "llama4": ("pil-hf", llama4.stages, llama4.VERSION),
-    "minicpmv": ("pil-drop-alpha", minicpmv.stages, minicpmv.VERSION),
-    "qwen2-vl": ("pil-hf", qwen2_vl.stages, qwen2_vl.version()),
-    "qwen3-vl": ("pil-hf", qwen2_vl.stages, qwen2_vl.version()),
-    "pixtral": ("pil-hf", pixtral.stages, pixtral.version()),
-    "phi4mm": ("pil-hf", phi4mm.stages, phi4mm.version()),
-    "gemma3": ("pil-hf", gemma3.stages, gemma3.version()),
-    "gemma4": ("pil-hf", gemma4.stages, gemma4.version()),
-    "idefics3": ("pil-hf", idefics3.stages, idefics3.version()),
-}
+from parity.trace import TraceBuilder
 
 
+def _v(dist: str) -> str:
+    return f"{dist} {metadata.version(dist)}"
+
+
+GEMMA_COMMIT = "google-deepmind/gemma@7691fd4"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the reference runs one family: the decoder profile the authors' code implies, the recipe
+    module in this package (``stages(rgb, preset, rec)``, loaded on first use: it imports the authors'
+    packages), the authors' package it calls (None for a port) and the version of that code."""
+
+    decoder: str
+    module: str
+    package: str | None
+    version: str
+
+
+def _recipes() -> dict[str, Recipe]:
+    llava = ("haotian-liu/LLaVA v1.2.2 llava/mm_utils.py (llava-torch 1.2.2.post1, ported) "
+             "+ transformers CLIPImageProcessorPil")
+    qwen = f"{_v('qwen-vl-utils')} + {_v('transformers')} (torchvision backend)"
+    return {
+        "llava": Recipe("pil-drop-alpha", "llava", None, llava),
+        "llava-next": Recipe("pil-drop-alpha", "llava_next", None, llava.replace("mm_utils.py", "mm_utils.py "
+                                                                                 "process_anyres_image")),
+        "mllama": Recipe("pil-drop-alpha", "mllama", "llama_models",
+                         f"{_v('llama-models')} (models/llama3/multimodal/image_transform.py)"),
+        "llama4": Recipe("pil-hf", "llama4", "llama_models",
+                         f"{_v('llama-models')} (models/llama4/preprocess.py, chat_format.py)"),
+        "minicpmv": Recipe("pil-drop-alpha", "minicpmv", None,
+                           "port of openbmb/MiniCPM-V-2_6 image_processing_minicpmv.py (remote code)"),
+        "qwen2-vl": Recipe("pil-hf", "qwen2_vl", "qwen_vl_utils", qwen),
+        "qwen3-vl": Recipe("pil-hf", "qwen2_vl", "qwen_vl_utils", qwen),
+        "pixtral": Recipe("pil-hf", "pixtral", "mistral_common",
+                          f"{_v('mistral-common')} ({_v('opencv-python-headless')})"),
+        "phi4mm": Recipe("pil-hf", "phi4mm", None,
+                         "port of microsoft/Phi-4-multimodal-instruct processing_phi4mm.py (Phi4MMImageProcessor) "
+                         f"on {_v('torch')}, {_v('torchvision')}, Pillow {metadata.version('pillow')}"),
+        "gemma3": Recipe("pil-hf", "gemma3", "jax", f"port of {GEMMA_COMMIT} gemma/gm/vision/_preprocess.py "
+                         f"on {_v('jax')}"),
+        "gemma4": Recipe("pil-hf", "gemma4", None, f"port of {GEMMA_COMMIT} gemma/gm/nn/gemma4/vision/"
+                         f"_preprocessing.py (numpy + Pillow {metadata.version('pillow')})"),
+        "idefics3": Recipe("pil-hf", "idefics3", None,
+                           f"{_v('transformers')} Idefics3ImageProcessorPil (the authors' own processor, "
+                           "PIL backend as trained)"),
+    }
+
+
+#: family -> how the reference runs it
+RECIPES: dict[str, Recipe] = _recipes()
 #: family -> the authors' package (import name) its recipe calls; absent -> the recipe is a port
 #: (LLaVA's llava/mm_utils.py is ported: llava-torch pins torch 2.0.1 / transformers 4.36.2)
-REQUIRES: dict[str, str] = {
-    "mllama": "llama_models",
-    "llama4": "llama_models",
-    "qwen2-vl": "qwen_vl_utils",
-    "qwen3-vl": "qwen_vl_utils",
-    "pixtral": "mistral_common",
-    "gemma3": "jax",
-}
+REQUIRES: dict[str, str] = {f: r.package for f, r in RECIPES.items() if r.package}
+#: transitional name
+FAMILIES = RECIPES
 
 
 def _installed(package: str) -> bool:
@@ -63,7 +92,7 @@ class ReferenceImpl(Impl):
         if preset.path.endswith(".gguf"):
             return ("preset derived from a GGUF file carries only llama.cpp's clip.* keys; "
                     "the reference needs the checkpoint's own preset (--model)")
-        if preset.family not in FAMILIES:
+        if preset.family not in RECIPES:
             return f"no reference recipe for family {preset.family!r}"
         package = REQUIRES.get(preset.family)
         if package and not _installed(package):
@@ -71,12 +100,12 @@ class ReferenceImpl(Impl):
                     "python -m pip install -c constraints.txt -e '.[dev]')")
         return None
 
-    def run(self, image: ImageInput, preset: Preset) -> Trace:
-        if preset.family not in FAMILIES:
-            raise ParityError(f"reference cannot run {preset.name}: no recipe for family {preset.family!r}")
-        policy, recipe, version = FAMILIES[preset.family]
-        decoded = injected_decode(image) or decode_pil(image.path, policy)
-        tb = TraceBuilder()
-        tb.add("decode", decoded.rgb, "HWC", note=f"policy {decoded.policy}")
-        recipe(decoded.rgb, preset, tb)
-        return tb.build(preset.name, self.name, version, image.label)
+    def decoder(self, preset: Preset) -> str:
+        return RECIPES[preset.family].decoder
+
+    def version_for(self, preset: Preset) -> str:
+        return RECIPES[preset.family].version
+
+    def record_stages(self, decoded: Decoded, preset: Preset, rec: TraceBuilder) -> None:
+        stages = load_recipe(f"{__name__}.{RECIPES[preset.family].module}:stages")
+        stages(decoded.rgb, preset, rec)

@@ -18,35 +18,22 @@ patch tensor instead of HF's (1, 3, 896, 896) image (``pack`` shapes differ by d
 
 from __future__ import annotations
 
+import jax
 import numpy as np
+from jax import numpy as jnp
 
-from parity.errors import ParityError
 from parity.families import gemma3
 from parity.trace import TraceBuilder
 
 COMMIT = "google-deepmind/gemma@7691fd4 gemma/gm/vision/_preprocess.py"
 
 
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as v
-
-    try:
-        return f"port of {COMMIT} on jax {v('jax')}"
-    except PackageNotFoundError:
-        return f"port of {COMMIT} (jax not installed)"
-
-
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    try:
-        import jax
-        from jax import numpy as jnp
-    except ImportError:
-        raise ParityError(f"reference for {preset.name} needs jax (pip install jax)") from None
 
     size, patch, mean_std = preset["image_size"], preset["patch_size"], preset["reference_mean_std"]
     h, w = rgb.shape[:2]
-    tb.add("plan", gemma3.plan(h, w, size, pan_and_scan=False).to_dict(), "plan",
+    tb.add("plan", gemma3.plan(h, w, size, pan_and_scan=False, mm_tokens_per_image=preset["mm_tokens_per_image"]).to_dict(),
+           "plan",
            note="the gemma library has no pan-and-scan")
     resized = jax.image.resize(jnp.asarray(rgb), shape=(size, size, 3), method="bilinear", antialias=True)
     tb.add("resize", np.asarray(resized), "HWC float32", note="jax.image.resize bilinear+antialias, unrounded")

@@ -27,10 +27,6 @@ from parity.trace import TraceBuilder
 COMMIT = "google-deepmind/gemma@7691fd4 gemma/gm/nn/gemma4/vision/_preprocessing.py"
 
 
-def version() -> str:
-    return f"port of {COMMIT} (numpy + Pillow {Image.__version__})"
-
-
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     patch, kernel = preset["patch_size"], preset["pooling_kernel_size"]
     h, w = rgb.shape[:2]
@@ -50,4 +46,4 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     positions = np.concatenate([positions, np.full((pad, 2), preset["position_pad_value"], np.int64)])
     tb.add("pack", patches, "max_patches,P*P*C (zero rows after the real patches)")
     tb.add("image_position_ids", positions, "max_patches,xy (-1 for padding)")
-    tb.add("num_soft_tokens_per_image", np.array([plan.num_soft_tokens], dtype=np.int64), "images")
+    tb.add("num_soft_tokens_per_image", np.array([plan.num_embeddings], dtype=np.int64), "images")

@@ -9,25 +9,19 @@ PIL), which is why the PIL backend and not the torchvision one (torchvision's ow
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from parity.families import idefics3
+from parity.impls.transformers_processors import make_processor
 from parity.trace import TraceBuilder
 
 
-def version() -> str:
-    from importlib.metadata import version as v
-
-    return (f"transformers {v('transformers')} Idefics3ImageProcessorPil (the authors' own processor, "
-            f"PIL backend as trained)")
-
-
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from PIL import Image
 
-    from parity.impls.hf import make_processor
 
     h, w = rgb.shape[:2]
-    plan = idefics3.plan(h, w, preset["longest_edge"], preset["tile_size"], preset["do_image_splitting"])
+    seq_len = idefics3.image_seq_len(preset["tile_size"], preset["patch_size"], preset["scale_factor"])
+    plan = idefics3.plan(h, w, preset["longest_edge"], preset["tile_size"], preset["do_image_splitting"], seq_len)
     tb.add("plan", plan.to_dict(), "plan", note="parity.families.idefics3")
     out = make_processor(preset, "pil")(Image.fromarray(rgb), return_tensors="np")
     tb.add("pack", np.asarray(out["pixel_values"])[0], "images,C,H,W")

@@ -12,16 +12,15 @@ bfloat16 — both differences show at ``resize`` / ``normalize``.
 from __future__ import annotations
 
 import numpy as np
+import torch
+from llama_models.llama4.preprocess import ResizeNormalizeImageTransform, VariableSizeImageTransform
+from PIL import Image
 
+from parity.families import llama4 as geometry
 from parity.trace import TraceBuilder
-
-VERSION = "llama-models 0.3.0 (models/llama4/preprocess.py, chat_format.py)"
 
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import torch
-    from llama_models.llama4.preprocess import ResizeNormalizeImageTransform, VariableSizeImageTransform
-    from PIL import Image
 
     tile, max_tiles = preset["tile_size"], preset["max_tiles"]
     to_max = preset.get("resize_to_max_canvas", False)
@@ -34,9 +33,9 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     resized = transform.resize_without_distortion(image, (best_w, best_h), None if to_max else tile)
     padded = transform._pad(resized, (best_w, best_h))
     rows, cols = best_h // tile, best_w // tile
-    n = rows * cols
-    tb.add("plan", {"image_size": [h, w], "canvas": [best_h, best_w], "grid": [rows, cols],
-                    "resized": [resized.size[1], resized.size[0]], "num_tiles": n + 1 if n > 1 else n}, "plan")
+    per_tile = geometry.tokens_per_tile(tile, preset["patch_size"], preset["pixel_shuffle_ratio"])
+    tb.add("plan", geometry.make_plan((h, w), (best_h, best_w), (resized.size[1], resized.size[0]), (rows, cols),
+                                      geometry.tokens_meta((rows, cols), per_tile)).to_dict(), "plan")
     tb.add("resize", np.asarray(resized), "HWC")
     tb.add("pad", np.asarray(padded), "HWC")
     tb.add("normalize", transform.normalize(transform.to_tensor(padded)).numpy(), "C,H,W canvas")

@@ -19,21 +19,20 @@ same processor's methods in its ``_preprocess`` order; ``pack`` is the real ``pr
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
+from transformers import CLIPImageProcessorPil
 
+from parity.arrays import hwc
 from parity.errors import ParityError
 from parity.families import llava as geometry
 from parity.impls.reference import llava_mm_utils as mm
 from parity.trace import TraceBuilder
-
-VERSION = ("haotian-liu/LLaVA v1.2.2 llava/mm_utils.py (llava-torch 1.2.2.post1, ported) "
-           "+ transformers CLIPImageProcessorPil")
 
 _PIL_RESAMPLE = {"nearest": 0, "lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5}
 
 
 def clip_processor(preset, side: int | None = None):
     """The vision tower's CLIPImageProcessor (PIL backend) from the preset values."""
-    from transformers import CLIPImageProcessorPil
 
     side = side or preset["image_size"]
     crop = preset.get("crop_size", side)
@@ -44,12 +43,9 @@ def clip_processor(preset, side: int | None = None):
         image_mean=list(preset["image_mean"]), image_std=list(preset["image_std"]))
 
 
-def _hwc(chw) -> np.ndarray:
-    return np.moveaxis(np.asarray(chw), 0, -1)
 
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from PIL import Image
 
     proc = clip_processor(preset)
     aspect = preset["image_aspect_ratio"]
@@ -57,8 +53,9 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
         raise ParityError(f"llava reference recipe handles image_aspect_ratio 'pad', got {aspect!r}")
     pad = aspect == "pad"
     h, w = rgb.shape[:2]
-    tb.add("plan", geometry.plan(h, w, preset["image_size"], preset.get("crop_size", preset["image_size"]),
-                                 pad).to_dict(), "plan")
+    crop = preset.get("crop_size", preset["image_size"])
+    tokens = geometry.tokens_reference(crop, preset["patch_size"], preset.get("projector_tokens"))
+    tb.add("plan", geometry.plan(h, w, preset["image_size"], crop, pad, tokens).to_dict(), "plan")
     image = Image.fromarray(rgb)
     if pad:
         image = mm.expand2square(image, tuple(int(x * 255) for x in proc.image_mean))
@@ -66,7 +63,7 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     # the processor's own steps, in PilBackend._preprocess order, for the intermediate stages
     x = np.moveaxis(np.asarray(image), -1, 0)
     x = proc.resize(image=x, size=proc.size, resample=proc.resample)
-    tb.add("resize", _hwc(x), "HWC")
+    tb.add("resize", hwc(x), "HWC")
     x = proc.center_crop(x, proc.crop_size)
     tb.add("tiles", x[None], "tiles,C,H,W uint8", note="center crop")
     x = proc.normalize(proc.rescale(x, proc.rescale_factor), proc.image_mean, proc.image_std)

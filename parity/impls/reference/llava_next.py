@@ -21,6 +21,7 @@ Stages: ``pad`` is the real ``resize_and_pad_image`` output and ``resize`` the f
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from parity.families import llava_next as geometry
 from parity.trace import TraceBuilder
@@ -28,18 +29,17 @@ from parity.trace import TraceBuilder
 from . import llava_mm_utils as mm
 from .llava import clip_processor
 
-VERSION = ("haotian-liu/LLaVA v1.2.2 llava/mm_utils.py process_anyres_image (llava-torch 1.2.2.post1, ported) "
-           "+ transformers CLIPImageProcessorPil")
-
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from PIL import Image
 
     side, tile = preset["image_size"], preset["crop_size"]
     proc = clip_processor(preset, side)
     pinpoints = [list(p) for p in preset["image_grid_pinpoints"]]
     h, w = rgb.shape[:2]
-    plan = tb.add("plan", geometry.plan(h, w, pinpoints, tile, order="wh").to_dict(), "plan")
+    def tokens(image_hw, grid):
+        return geometry.tokens_reference(image_hw, grid, tile, preset["patch_size"])
+
+    plan = tb.add("plan", geometry.plan(h, w, pinpoints, tile, order="wh", tokens=tokens).to_dict(), "plan")
     image = Image.fromarray(rgb)
     best_w, best_h = mm.select_best_resolution(image.size, pinpoints)
     padded = mm.resize_and_pad_image(image, (best_w, best_h))

@@ -20,17 +20,18 @@ copies at theonlyengine/VQA_Model@287e3f85 and HwwwwwwwH/MiniCPM-V-2@3ce0a28d.
 from __future__ import annotations
 
 import numpy as np
+import torch
+from PIL import Image
+from transformers.image_transforms import normalize, to_channel_dimension_format
+from transformers.image_utils import ChannelDimension, infer_channel_dimension_format
 
 from parity.errors import ParityError
 from parity.families import minicpmv as geometry
 from parity.trace import TraceBuilder
 
-VERSION = "port of openbmb/MiniCPM-V-2_6 image_processing_minicpmv.py (remote code)"
-
 
 def reshape_by_patch(chw: np.ndarray, patch: int) -> np.ndarray:
     """Step 3, with the same torch ops as the remote code."""
-    import torch
 
     x = torch.from_numpy(np.ascontiguousarray(chw))
     cols = torch.nn.functional.unfold(x, (patch, patch), stride=(patch, patch))
@@ -42,8 +43,6 @@ def normalize_slice(hwc_u8: np.ndarray, mean, std, channel_format) -> np.ndarray
     """Step 2 (returns CHW float32). ``channel_format`` is inferred once from the *original* image, as
     the remote code does: an image 1 or 3 pixels high reads as channels-first, and transformers'
     normalize then rejects the slice (a bug of the original, reproduced)."""
-    from transformers.image_transforms import normalize, to_channel_dimension_format
-    from transformers.image_utils import ChannelDimension
 
     x = hwc_u8.astype(np.float32) / 255
     x = normalize(x, mean=np.array(mean), std=np.array(std), input_data_format=channel_format)
@@ -51,16 +50,15 @@ def normalize_slice(hwc_u8: np.ndarray, mean, std, channel_format) -> np.ndarray
 
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    from PIL import Image
 
     res, patch, max_slices = preset["scale_resolution"], preset["patch_size"], preset["max_slice_nums"]
     h, w = rgb.shape[:2]
-    plan = geometry.plan(h, w, res, patch, max_slices)
+    plan = geometry.plan(h, w, res, patch, max_slices, preset["query_num"])
     tb.add("plan", plan.to_dict(), "plan")
     image = Image.fromarray(rgb)
     source = image.resize(plan.resized[::-1], resample=Image.Resampling.BICUBIC)
     slices, resized = [np.asarray(source)], [np.asarray(source)]
-    if plan.num_slices > 1:
+    if plan.num_images > 1:
         refined = image.resize(plan.refined[::-1], resample=Image.Resampling.BICUBIC)
         resized.append(np.asarray(refined))
         (rows, cols), (rh, rw) = plan.grid, plan.refined
@@ -68,7 +66,6 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
         slices += [np.asarray(refined.crop((j, i, j + sw, i + sh))) for i in range(0, rh, sh) for j in range(0, rw, sw)]
     tb.add("resize", tuple(resized), "HWC (source, refined)")
     tb.add("tiles", tuple(slices), "slices,H,W,C uint8", note="source first, then row-major slices")
-    from transformers.image_utils import infer_channel_dimension_format
 
     channel_format = infer_channel_dimension_format(rgb)
     try:

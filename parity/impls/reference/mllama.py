@@ -13,16 +13,15 @@ real ``__call__`` output.
 from __future__ import annotations
 
 import numpy as np
+import torch
+from llama_models.llama3.multimodal.image_transform import VariableSizeImageTransform
+from PIL import Image
 
+from parity.families import mllama as geometry
 from parity.trace import TraceBuilder
-
-VERSION = "llama-models 0.3.0 (models/llama3/multimodal/image_transform.py)"
 
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import torch
-    from llama_models.llama3.multimodal.image_transform import VariableSizeImageTransform
-    from PIL import Image
 
     tile, max_tiles = preset["tile_size"], preset["max_tiles"]
     transform = VariableSizeImageTransform(size=tile)
@@ -33,8 +32,12 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     resized = transform.resize_without_distortion(image, (best_w, best_h), tile)
     padded = transform._pad(resized, (best_w, best_h))
     rows, cols = best_h // tile, best_w // tile
-    tb.add("plan", {"image_size": [h, w], "canvas": [best_h, best_w], "grid": [rows, cols],
-                    "resized": [resized.size[1], resized.size[0]], "num_tiles": rows * cols}, "plan")
+    grid = (rows, cols)
+    tb.add("plan", geometry.make_plan(
+        (h, w), (best_h, best_w), (resized.size[1], resized.size[0]), grid,
+        geometry.aspect_ratio_id(grid, max_tiles),
+        rows * cols * geometry.vision_tokens_per_tile(tile, preset["patch_size"])).to_dict(), "plan",
+        note="aspect_ratio_id: llama-models' own list indexed like transformers' (the model's embedding)")
     tb.add("resize", np.asarray(resized), "HWC")
     tb.add("pad", np.asarray(padded), "HWC")
     x = transform.normalize(transform.to_tensor(padded))

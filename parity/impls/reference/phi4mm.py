@@ -21,23 +21,16 @@ antialiased bilinear kernel (not PIL's) and normalizes with the fused (x - 127.5
 from __future__ import annotations
 
 import numpy as np
+import torch
+import torchvision.transforms as T
+import torchvision.transforms.functional as TF
+from PIL import Image
 
 from parity.families import phi4mm
 from parity.trace import TraceBuilder
 
 
-def version() -> str:
-    from importlib.metadata import version as v
-
-    return (f"port of microsoft/Phi-4-multimodal-instruct processing_phi4mm.py (Phi4MMImageProcessor) on "
-            f"torch {v('torch')}, torchvision {v('torchvision')}, Pillow {v('pillow')}")
-
-
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    import torch
-    import torchvision.transforms as T
-    import torchvision.transforms.functional as TF
-    from PIL import Image
 
     tile, patch = preset["tile_size"], preset["patch_size"]
     mask_size = tile // patch
@@ -65,4 +58,4 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     tb.add("image_sizes", np.array([[ch, cw]], dtype=np.int64), "images,hw")
     tb.add("image_attention_mask", np.concatenate([np.ones((1, mask_size, mask_size), np.float32), crop_masks]),
            "images,mask_h,mask_w")
-    tb.add("num_img_tokens", np.array([plan.num_img_tokens], dtype=np.int64), "images")
+    tb.add("num_img_tokens", np.array([plan.num_tokens], dtype=np.int64), "images")

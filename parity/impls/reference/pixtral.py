@@ -20,24 +20,17 @@ them over white with their alpha as mask: the same pixels as ``pil-hf``'s alpha 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+from mistral_common.tokens.tokenizers import image as mc
+from mistral_common.tokens.tokenizers.image import ImageConfig, ImageEncoder, SpecialImageIDs
+from PIL import Image
 
-from parity.errors import ParityError
+from parity.families import pixtral as geometry
 from parity.trace import TraceBuilder
 
 
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as v
-
-    try:
-        return f"mistral-common {v('mistral-common')} (opencv-python-headless {v('opencv-python-headless')})"
-    except PackageNotFoundError:
-        return "mistral-common (not installed)"
-
-
 def encoder(preset):
-    from mistral_common.tokens.tokenizers.image import ImageConfig, ImageEncoder, SpecialImageIDs
 
     config = ImageConfig(image_patch_size=preset["patch_size"], max_image_size=preset["max_image_size"],
                          spatial_merge_size=preset["spatial_merge_size"])
@@ -46,13 +39,6 @@ def encoder(preset):
 
 
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    try:
-        import cv2
-        from mistral_common.tokens.tokenizers import image as mc
-    except ImportError:
-        raise ParityError(f"reference for {preset.name} needs mistral-common and opencv "
-                          f"(pip install mistral-common opencv-python-headless)") from None
-    from PIL import Image
 
     enc = encoder(preset)
     pil = Image.fromarray(rgb)
@@ -61,8 +47,8 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     h, w = rgb.shape[:2]
     ratio = max(h / preset["max_image_size"], w / preset["max_image_size"])
     fitted = [max(round(h / ratio), 1), max(round(w / ratio), 1)] if ratio > 1 else [h, w]
-    tb.add("plan", {"image_size": [h, w], "fitted": fitted, "resized": [h_tok * patch, w_tok * patch],
-                    "grid": [h_tok, w_tok]}, "plan")
+    tb.add("plan", geometry.make_plan((h, w), fitted, (h_tok * patch, w_tok * patch), patch,
+                                      geometry.tokens_mistral((h_tok, w_tok))).to_dict(), "plan")
     resized = cv2.resize(np.array(mc._convert_to_rgb(pil), dtype=np.float32), (w_tok * patch, h_tok * patch),
                          interpolation=cv2.INTER_CUBIC)
     tb.add("resize", resized, "HWC float32", note="cv2.resize INTER_CUBIC on float32, unclamped")

@@ -22,30 +22,17 @@ over white: for those three modes this reference's decode is not the authors'.
 from __future__ import annotations
 
 import numpy as np
+import qwen_vl_utils.vision_process as qvu
+from PIL import Image
 
 from parity.errors import ParityError
+from parity.families import qwen2_vl as geometry
+from parity.impls.transformers_processors import make_processor
 from parity.trace import TraceBuilder
 
 
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as v
-
-    try:
-        utils = f"qwen-vl-utils {v('qwen-vl-utils')}"
-    except PackageNotFoundError:
-        utils = "qwen-vl-utils (not installed)"
-    return f"{utils} + transformers {v('transformers')} (torchvision backend)"
-
-
 def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    try:
-        import qwen_vl_utils.vision_process as qvu
-    except ImportError:
-        raise ParityError(f"reference for {preset.name} needs qwen-vl-utils (pip install qwen-vl-utils)") from None
-    from PIL import Image
 
-    from parity.impls.hf import make_processor
 
     patch, merge = preset["patch_size"], preset["merge_size"]
     factor = patch * merge
@@ -66,8 +53,9 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
         raise ParityError(f"{preset.name}: the HF processor refuses the {rh}x{rw} qwen-vl-utils output: {e}") from None
     thw = np.asarray(out["image_grid_thw"], dtype=np.int64)
     gh, gw = int(thw[0, 1]), int(thw[0, 2])
-    tb.add("plan", {"image_size": [h, w], "resized": [rh, rw], "image_grid_thw": [1, gh, gw],
-                    "num_patches": gh * gw, "num_tokens": gh * gw // merge**2}, "plan",
+    tokens = geometry.tokens_hf((1, gh, gw), merge)
+    tb.add("plan", geometry.make_plan((h, w), (rh, rw), patch, tokens, canvas=(gh * patch, gw * patch)).to_dict(),
+           "plan",
            note="resized: qwen-vl-utils smart_resize; grid: the HF processor on its output")
     tb.add("resize", resized, "HWC", note="qwen-vl-utils fetch_image (PIL bicubic)")
     tb.add("pack", np.asarray(out["pixel_values"]), "patches,C*T*P*P (merge-block order)")
