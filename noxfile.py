@@ -40,4 +40,4 @@ def bench(session: nox.Session) -> None:
 def parity(session: nox.Session) -> None:
     """The whole matrix (presets x impls x fixture images) into reports/; exit 1 on a golden regression."""
     check_install(session)
-    session.run("python", "-m", "parity.matrix", "--browser-check", *session.posargs)
+    session.run("parity", "matrix", "--browser-check", *session.posargs)

@@ -10,20 +10,24 @@ the CLI reports that as bad input (exit 2) with the impls' reasons, not as a div
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from parity.compare import TraceDiff, compare_traces
-from parity.decode import decode_pil
+from parity.decode import Decoded
+from parity.decode.profiles import DecodeCache, decode_file, get_profile
 from parity.errors import ParityError
+from parity.families.base import summary_of
 from parity.impls import IMPLS, ImageInput, Impl, get_impl, impls_for
+from parity.impls.base import injected
 from parity.presets import Preset
 from parity.trace import Trace
 
 #: stages that ``--from-stage`` can inject (the same pixels fed to every impl)
 INJECTABLE = ("decode",)
+#: who decodes the injected pixels unless told otherwise (``--inject-decoder``)
+DEFAULT_INJECT_DECODER = "pil-hf"
 
 
 @dataclass
@@ -51,6 +55,10 @@ class CaseResult:
             return f"every impl failed on {self.image}: {reasons.pop()}"
         return f"no impl could use {self.image}: " + "; ".join(f"{k}: {v}" for k, v in self.errors.items())
 
+    def geometry(self) -> dict[str, dict]:
+        """Per impl, the plan's geometry summary: resized size, canvas, grid, image count and tokens."""
+        return {name: summary_of(t.plan) for name, t in self.traces.items() if "plan" in t}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "preset": self.preset.name,
@@ -59,6 +67,7 @@ class CaseResult:
             "baseline": self.baseline,
             "injected_from_stage": self.injected,
             "passed": self.passed,
+            "geometry": self.geometry(),
             "impls": {name: {"version": IMPLS[name].version if name in IMPLS else "",
                              "trace": t.to_dict()} for name, t in self.traces.items()},
             "errors": self.errors,
@@ -85,24 +94,42 @@ def select_impls(preset: Preset, names: list[str] | None) -> list[Impl]:
     return chosen
 
 
-def injected_pixels(image_path: str, from_stage: str | None) -> np.ndarray | None:
+def inject_decode(image_path: str, from_stage: str | None, decoder: str = DEFAULT_INJECT_DECODER,
+                  cache: DecodeCache | None = None) -> Decoded | None:
+    """The one stage-injection path: with ``--from-stage decode``, the pixels every impl starts from,
+    decoded by the named profile (``pil-hf``: Pillow/libjpeg-turbo; ``stb``: llama.cpp's; ``go1.26``:
+    Ollama's...). None without injection."""
     if from_stage is None:
         return None
     if from_stage not in INJECTABLE:
         raise ParityError(f"--from-stage {from_stage!r} is not injectable; valid: {', '.join(INJECTABLE)}")
-    return decode_pil(image_path, "pil-hf").rgb
+    get_profile(decoder)
+    return injected(decode_file(image_path, decoder, cache).rgb, decoder)
+
+
+#: diagnose(baseline trace, trace, preset, image path, baseline impl) -> Diagnosis (``parity.diagnose``)
+Diagnoser = Callable[[Trace, Trace, Preset, str, Impl], Any]
 
 
 def run_case(image_path: str, preset: Preset, impl_names: list[str] | None = None,
-             baseline: str | None = None, from_stage: str | None = None, diagnose: bool = False) -> CaseResult:
+             baseline: str | None = None, from_stage: str | None = None, diagnose: Diagnoser | None = None,
+             decoders: Mapping[str, str] | None = None, inject_decoder: str = DEFAULT_INJECT_DECODER,
+             cache: DecodeCache | None = None) -> CaseResult:
+    """Run the impls on one image (each decoding it with its own profile, or ``decoders[impl]``; every
+    file decoded once per profile through ``cache``), then compare each against the baseline; with a
+    ``diagnose`` function (``parity.diagnose.diagnose_traces``), rank the causes of each divergence."""
     impls = select_impls(preset, impl_names)
     names = [i.name for i in impls]
     if baseline is None:
         baseline = "reference" if "reference" in names else names[0]
     elif baseline not in names:
         raise ParityError(f"baseline {baseline!r} is not among the impls run ({', '.join(names)})")
-    decoded = injected_pixels(image_path, from_stage)
-    image = ImageInput(image_path, decoded)
+    cache = cache if cache is not None else DecodeCache()
+    for name, profile in (decoders or {}).items():
+        get_impl(name)
+        get_profile(profile)
+    image = ImageInput(image_path, inject_decode(image_path, from_stage, inject_decoder, cache), cache,
+                       dict(decoders or {}))
     result = CaseResult(preset, image.label, baseline, injected=from_stage)
     for impl in impls:
         try:
@@ -117,11 +144,8 @@ def run_case(image_path: str, preset: Preset, impl_names: list[str] | None = Non
         for name, tr in result.traces.items():
             if name != baseline:
                 result.diffs[name] = compare_traces(base, tr, std)
-    if diagnose:
-        from parity.diagnose import diagnose_traces
-
+    if diagnose is not None:
         for name, d in result.diffs.items():
             if not d.passed:
-                result.diagnoses[name] = diagnose_traces(base, result.traces[name], preset, image_path,
-                                                         IMPLS[baseline])
+                result.diagnoses[name] = diagnose(base, result.traces[name], preset, image_path, IMPLS[baseline])
     return result

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import BadImage, ParityError
-
-SCHEMA_VERSION = 1
+from parity.schema import SCHEMA_VERSION
 
 EXIT_PASS, EXIT_DIVERGENCE, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -105,15 +104,40 @@ def _internal_line(e: BaseException) -> str:
     return f"internal error: {type(e).__name__}: {_one_line(e)} (run with --debug for the traceback)"
 
 
+def _decoders(specs: list[str] | None) -> dict[str, str]:
+    """``--decoder IMPL=PROFILE`` flags as {impl: profile} (each checked to exist)."""
+    from parity.decode.profiles import get_profile
+    from parity.impls import get_impl
+
+    out: dict[str, str] = {}
+    for spec in specs or []:
+        impl, sep, profile = spec.partition("=")
+        if not sep or not impl or not profile:
+            raise ParityError(f"--decoder {spec!r} must be IMPL=PROFILE, e.g. ollama=go1.25")
+        get_impl(impl)
+        get_profile(profile)
+        if impl in out:
+            raise ParityError(f"--decoder names impl {impl!r} twice")
+        out[impl] = profile
+    return out
+
+
 def cmd_run(args) -> Outcome:
-    from parity.case import run_case, select_impls
     from parity.decode import check_image_path
-    from parity.impls import impls_for
-    from parity.report.text import render_run
 
     preset = _load_preset(args)
     named = _names("--impl", args.impl)
+    decoders = _decoders(args.decoder)
+    if len(args.images) == 1:  # fail fast (and before the heavy imports) on the one image
+        check_image_path(args.images[0])
+    from parity.case import run_case, select_impls
+    from parity.impls import impls_for
+    from parity.report.text import render_run
+
     impls = select_impls(preset, named)
+    diagnoser = None
+    if args.diagnose:
+        from parity.diagnose import diagnose_traces as diagnoser
     if len(impls) < 2:
         if named:
             raise ParityError("run needs at least two impls to compare; use `parity dump` for one")
@@ -126,7 +150,8 @@ def cmd_run(args) -> Outcome:
     for img in args.images:
         try:
             check_image_path(img)
-            case = run_case(img, preset, names, args.baseline, args.from_stage, args.diagnose)
+            case = run_case(img, preset, names, args.baseline, args.from_stage, diagnoser, decoders=decoders,
+                            inject_decoder=args.inject_decoder)
             if case.unusable:
                 raise BadImage(case.unusable)
             cases.append(case)
@@ -152,10 +177,11 @@ def cmd_run(args) -> Outcome:
 def cmd_dump(args) -> Outcome:
     from parity.case import select_impls
     from parity.decode import check_image_path
-    from parity.export import atomic_write, check_output_path, encode_stage
+    from parity.export import FORMATS, encode_stage
+    from parity.files import atomic_write, check_output_path
     from parity.impls import ImageInput
 
-    out = check_output_path(args.output)
+    out = check_output_path(args.output, FORMATS)
     preset = _load_preset(args)
     named = _names("--impl", args.impl)
     if len(named) != 1:
@@ -163,7 +189,7 @@ def cmd_dump(args) -> Outcome:
     impl = select_impls(preset, named)[0]
     check_image_path(args.image)
     try:
-        trace = impl.run(ImageInput(args.image), preset)
+        trace = impl.run(ImageInput(args.image, decoders=_decoders(args.decoder)), preset)
     except ParityError:
         raise
     except Exception as e:  # the impl refuses this input (as `run` records it): nothing to write
@@ -199,23 +225,28 @@ def cmd_models(args) -> Outcome:
 
 
 def cmd_impls(args) -> Outcome:
+    from parity.decode.profiles import PROFILES
     from parity.impls import IMPLS
     from parity.report.text import render_impls
 
-    payload = {"command": "impls", "impls": [i.to_dict() for i in IMPLS.values()]}
+    payload = {"command": "impls", "impls": [i.to_dict() for i in IMPLS.values()],
+               "decoders": [{"name": p.name, "runtime": p.runtime, "description": p.description}
+                            for p in PROFILES.values()]}
     return Outcome(EXIT_PASS, _render(payload, args.json, render_impls(payload)))
 
 
 def cmd_compare(args) -> Outcome:
     from parity.decode import check_image_path
-    from parity.dumps import compare_external, render_external_text
-    from parity.export import check_regular
+    from parity.external import compare_external
+    from parity.files import check_regular
+    from parity.report.external import render_external_text
 
     preset = _load_preset(args)
     named = _names("--impl", args.impl)
     check_regular(args.file, "dump")
     check_image_path(args.image)
-    result = compare_external(args.file, preset, args.image, named, from_stage=args.from_stage)
+    result = compare_external(args.file, preset, args.image, named, from_stage=args.from_stage,
+                              inject_decoder=args.inject_decoder)
     payload = {"command": "compare", **result.to_dict()}
     code = EXIT_PASS if result.passed else EXIT_DIVERGENCE
     return Outcome(code, _render(payload, args.json, render_external_text(result)))
@@ -229,21 +260,75 @@ def cmd_gguf(args) -> Outcome:
     return Outcome(EXIT_PASS, _render(payload, args.json, render_gguf_text(report)))
 
 
-def cmd_golden(args) -> Outcome:
-    from parity import golden
-
-    root = args.root or golden.DEFAULT_ROOT
+def _matrix_scope(args) -> dict[str, Any]:
     images = args.images if args.images in (None, "default", "all") else _names("--images", args.images)
-    scope = dict(presets=_names("--model", args.model), impls=_names("--impl", args.impl), images=images, root=root)
-    if args.action == "update":
-        from parity.export import check_output_dir
+    if args.workers is not None and args.workers < 1:
+        raise ParityError(f"--workers must be at least 1, got {args.workers}")
+    return dict(presets=_names("--model", args.model), impls=_names("--impl", args.impl), images=images,
+                workers=args.workers, progress=not getattr(args, "json", False) and sys.stderr.isatty())
 
+
+def cmd_golden(args) -> Outcome:
+    from parity.files import check_output_dir
+    from parity.golden import DEFAULT_ROOT
+    from parity.matrix import golden_gate, run_matrix
+    from parity.report.golden import render_golden_report, render_update_summary
+
+    root = args.root or DEFAULT_ROOT
+    scope = _matrix_scope(args)
+    if args.action == "update":
         check_output_dir(Path(root), "golden root", may_create=True)
-        report = golden.update(**scope)
+        _, report = run_matrix(golden="update", golden_root=root, **scope)
+        d = report.to_dict()
+        text = render_update_summary(d)
     else:
-        report = golden.check_gate(allow_new=args.allow_new, **scope)
-    payload = {"command": f"golden {args.action}", **report.to_dict()}
-    return Outcome(EXIT_PASS if report.passed else EXIT_DIVERGENCE, _render(payload, args.json, report.render_text()))
+        report = golden_gate(root, allow_new=args.allow_new, **scope)
+        d = report.to_dict()
+        text = render_golden_report(d)
+    payload = {"command": f"golden {args.action}", **d}
+    return Outcome(EXIT_PASS if report.passed else EXIT_DIVERGENCE, _render(payload, args.json, text))
+
+
+def cmd_matrix(args) -> Outcome:
+    """The whole matrix into a report folder, with the golden check; exit 1 on a regression (or a page
+    that fails the browser check)."""
+    from parity.files import atomic_write, check_output_dir
+    from parity.golden import DEFAULT_ROOT
+    from parity.matrix import run_matrix
+    from parity.report import html, markdown
+    from parity.report.browser import browser_check_site, find_browser
+    from parity.report.golden import render_golden_report
+
+    out = Path(args.out)
+    check_output_dir(out, "report folder", may_create=True)
+    out.mkdir(parents=True, exist_ok=True)
+    results, report = run_matrix(golden="check", golden_root=args.root or DEFAULT_ROOT,
+                                 assets_dir=None if args.no_html else out, **_matrix_scope(args))
+    results["golden"] = report.to_dict()
+    atomic_write(out / "results.json", (json.dumps(results, indent=1, default=str) + "\n").encode())
+    atomic_write(out / "summary.md", markdown.render_summary(results).encode())
+    if not args.no_html:
+        html.write_site(results, out)
+    s = results["summary"]
+    lines = [f"matrix: {s['cases']} cases ({s['presets']} presets x {s['images']} images) on {results['workers']} "
+             f"workers in {results['elapsed_s']:.0f} s; " + ", ".join(f"{k} {v}" for k, v in s["totals"].items() if v),
+             render_golden_report(results["golden"]),
+             f"reports written to {out}/ (index.html, summary.md, results.json)"]
+    browser_ok = True
+    if args.browser_check and not args.no_html:
+        if find_browser() is None:
+            lines.append("browser check skipped: no chromium on PATH (apt-get install -y chromium)")
+        else:
+            for c in browser_check_site(out):
+                browser_ok = browser_ok and c["ok"]
+                lines.append(f"browser check {'ok  ' if c['ok'] else 'FAIL'} {c['page']}: {c['images']} images, "
+                             f"{c['broken']} broken, {len(c['console'])} console messages"
+                             + (f"; {c['error']}" if c["error"] else "")
+                             + "".join(f"\n  console: {m}" for m in c["console"][:5]))
+    code = EXIT_PASS if report.passed and browser_ok else EXIT_DIVERGENCE
+    payload = {"command": "matrix", "out": str(out), "summary": s, "golden": results["golden"],
+               "elapsed_s": results["elapsed_s"], "workers": results["workers"]}
+    return Outcome(code, _render(payload, args.json, "\n".join(lines)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the traceback of an error")
         return sp
 
+    def decoder_flag(sp):
+        sp.add_argument("--decoder", action="append", metavar="IMPL=PROFILE",
+                        help="decode with another profile for one impl, e.g. ollama=go1.25 (Ollama built with Go "
+                             "<= 1.25); repeatable; profiles: `parity impls`")
+
     def common(sp, model_required=False):
         sp.add_argument("--model", "-m", required=model_required, metavar="PRESET", help="preset (see `parity models`)")
         sp.add_argument("--gguf", metavar="MMPROJ", help="derive the preset from a llama.cpp mmproj GGUF file "
@@ -273,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--impl", help="comma-separated impls, at least two (default: all that support the preset)")
     r.add_argument("--baseline", help="impl the others are compared against (default: reference, else first)")
     r.add_argument("--from-stage", choices=["decode"], help="feed every impl the same pixels from this stage")
+    r.add_argument("--inject-decoder", default="pil-hf", metavar="PROFILE",
+                   help="with --from-stage decode: the decoder profile whose pixels every impl gets (default "
+                        "pil-hf = Pillow/libjpeg-turbo; stb = llama.cpp's; go1.26 = Ollama's; see `parity impls`)")
+    decoder_flag(r)
     r.add_argument("--diagnose", action="store_true",
                    help="rank likely causes of each divergence (re-runs candidate kernels: slower)")
     r.set_defaults(fn=cmd_run)
@@ -282,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(d)
     d.add_argument("--impl", required=True, help="the one impl whose output is written")
     d.add_argument("--stage", help="stage name (default pack; all stages for .npz)")
+    decoder_flag(d)
     d.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="checked before any work starts; written atomically (no partial file), mode 0666 & ~umask")
     d.set_defaults(fn=cmd_dump)
@@ -292,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--image", required=True)
     c.add_argument("--impl", help="comma-separated impls to compare against")
     c.add_argument("--from-stage", choices=["decode"], help="feed every impl the same pixels from this stage")
+    c.add_argument("--inject-decoder", default="pil-hf", metavar="PROFILE",
+                   help="with --from-stage decode: the decoder profile whose pixels every impl gets")
     c.set_defaults(fn=cmd_compare)
 
     m = parser("models", "presets, their family, impls available and value provenance")
@@ -319,8 +416,23 @@ def build_parser() -> argparse.ArgumentParser:
     gl.add_argument("--root", metavar="DIR", help="golden root (default fixtures/golden)")
     gl.add_argument("--allow-new", action="store_true",
                     help="check: accept cases that have no golden yet (they fail the check otherwise)")
+    gl.add_argument("--workers", type=int, help="processes (default: every core)")
     gl.add_argument("--json", action="store_true")
     gl.set_defaults(fn=cmd_golden)
+
+    mx = parser("matrix", "every preset x impl x fixture image into a report folder (index.html, summary.md, "
+                "results.json), with the golden check (what `nox -s parity` runs)")
+    mx.add_argument("--out", default="reports", metavar="DIR", help="report folder (default: reports)")
+    mx.add_argument("--model", help="comma-separated presets (default all)")
+    mx.add_argument("--impl", help="comma-separated impls (default all)")
+    mx.add_argument("--images", help="'default' (default), 'all', or comma-separated fixture image names")
+    mx.add_argument("--root", metavar="DIR", help="golden root (default fixtures/golden)")
+    mx.add_argument("--workers", type=int, help="processes (default: every core)")
+    mx.add_argument("--no-html", action="store_true", help="only results.json and summary.md")
+    mx.add_argument("--browser-check", action="store_true",
+                    help="load index.html and a few case pages in headless Chromium (skipped if absent)")
+    mx.add_argument("--json", action="store_true")
+    mx.set_defaults(fn=cmd_matrix)
     return p
 
 
@@ -376,6 +488,12 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         _stderr(_one_line(e))
+        return EXIT_BAD_INPUT
+    except ImportError as e:  # a package of the install missing or broken: say which, and the fix
+        if debug:
+            traceback.print_exc()
+        _stderr(f"cannot import {e.name or 'a required package'}: {_one_line(e)} (run the README's install "
+                "command: python -m pip install -c constraints.txt -e '.[dev]')")
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # a pipe closed before there was a verdict (a progress line on stderr)
         _silence_stdout()

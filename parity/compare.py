@@ -6,10 +6,10 @@ uint8 levels (|Δ|·255·std, std from the preset), NMSE, PSNR and cosine simila
 differs is the divergence; later differing stages are reported as its consequences. Elements are
 located by the layout label (``tile 2, channel 0, y 17, x 300``); plans keep both whole decisions.
 
-Also here: stage injection (``run_with_injection``: ``--from-stage decode`` feeds every impl the same
-decoded pixels) and the library side of ``parity compare`` (``compare_external`` -> ``ExternalResult``,
-``render_external_text``): an external dump against every impl, and, when none matches, the closest
-impl, the first divergent stage inferred and the ranked diagnosis (parity.diagnose).
+Pure: traces and records in, diffs out. Also here, because the pack diff needs it to separate what
+normalize/pack does on its own from what it inherits: which uint8 pixel every ``pack`` element was
+normalized from (``pack_source_u8``: the ``pad`` canvas cut into the pack's tiles, or an aligned uint8
+stage). Running impls and external dumps (``parity compare``) are in parity.external.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class StageDiff:
                 "worst_values": _jsonable(self.worst_values),
                 "first_at": self.first_at,
                 "worst_at": self.worst_at,
-                "worst_location": _fmt_at(self.worst_at) if self.worst_at else None,
+                "worst_location": format_location(self.worst_at) if self.worst_at else None,
                 "histogram_levels": {hist_label(k, self.histogram): v for k, v in self.histogram.items()},
             })
             if self.layout:
@@ -164,11 +164,21 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def format_location(at: dict | None) -> str:
+    """A located element as text: ``tile 1, channel 2, y 3, x 0`` ("?" when unknown)."""
+    return ", ".join(f"{k} {v}" for k, v in at.items()) if at else "?"
+
+
+#: the value shown for a plan key one side does not record
+ABSENT = "<absent>"
+
+
 def diff_plan(a: dict, b: dict) -> dict[str, Any]:
-    """Exact key-by-key diff of two plan dicts: {key: {"a": va, "b": vb}} for keys both have and that
-    differ. A key only one side records (an impl that computes no aspect-ratio id, say) is not a
-    divergence; ``plan_only_keys`` lists those."""
-    return {k: {"a": a[k], "b": b[k]} for k in a if k in b and a[k] != b[k]}
+    """Exact key-by-key diff of two plan dicts: {key: {"a": va, "b": vb}} for every key whose values
+    differ. Every impl of a family records the family's plan type, so a key only one side has is a
+    difference too (shown as ``<absent>``; ``plan_only_keys`` names them)."""
+    keys = list(a) + [k for k in b if k not in a]
+    return {k: {"a": a.get(k, ABSENT), "b": b.get(k, ABSENT)} for k in keys if a.get(k, ABSENT) != b.get(k, ABSENT)}
 
 
 def plan_only_keys(a: dict, b: dict) -> str:
@@ -418,8 +428,6 @@ def compare_traces(a: Trace, b: Trace, std: list[float] | None = None) -> TraceD
 
 
 def _isolate(sd: StageDiff, a: Trace, b: Trace, std: list[float] | None) -> StageDiff:
-    from parity.diagnose import pack_source_u8
-
     (sa, stage_a), (sb, stage_b) = pack_source_u8(a), pack_source_u8(b)
     if sa is None or sb is None or sa.shape != sb.shape or sd.kind != "array":
         return sd
@@ -436,354 +444,63 @@ def _isolate(sd: StageDiff, a: Trace, b: Trace, std: list[float] | None) -> Stag
 
 
 # ---------------------------------------------------------------------------------------------------
-# Stage injection and external dumps (`parity compare`)
-
-#: stages `--from-stage` can feed every impl: the impls accept injected decoded pixels
-#: (ImageInput.decoded). Impls take no injected later stage; for those, the pack diff's `isolated`
-#: (`given_same_input` in JSON) separates what normalize/pack does on equal input pixels from what it
-#: inherits from upstream.
-INJECTABLE_STAGES = ("decode",)
-
-#: version of the JSON written by `parity compare --json` (docs/json-schema.md)
-COMPARE_SCHEMA_VERSION = 1
-
-
-def shared_decode(image_path: str, policy: str = "pil-hf") -> np.ndarray:
-    """The decoded pixels every impl gets under ``--from-stage decode`` (one decode, PIL policy)."""
-    from parity.decode import decode_pil
-
-    return decode_pil(image_path, policy).rgb
-
-
-def run_with_injection(impls: list, preset: Any, image_path: str, from_stage: str | None = None,
-                       policy: str = "pil-hf") -> dict[str, Trace]:
-    """Run every impl on ``image_path``; with ``from_stage="decode"`` they all start from the same
-    decoded pixels (decoded once with ``policy``), so a decode difference cannot hide the rest."""
-    from parity.errors import ParityError
-    from parity.impls.base import ImageInput
-
-    if from_stage not in (None, *INJECTABLE_STAGES):
-        raise ParityError(f"--from-stage {from_stage!r} is not supported; supported: {', '.join(INJECTABLE_STAGES)}")
-    image = ImageInput(image_path, injected=shared_decode(image_path, policy) if from_stage == "decode" else None)
-    return {impl.name: impl.run(image, preset) for impl in impls}
+# Where each pack element comes from: the uint8 canvas -> pack map of a trace
 
 
 @dataclass(frozen=True)
-class ImplMatch:
-    """How an external dump compares with one impl's stage."""
+class PackGeometry:
+    """How the ``pad`` canvas (H, W, C) becomes ``pack`` (n, C, T, T): row-major tiles of T."""
 
-    impl: str
-    version: str
-    stage: str  # the stage of the impl's trace the dump was compared with
-    match: str  # exact | exact-after-rounding | close | differ
-    diff: StageDiff
-    note: str = ""
-    diverges_from_match: dict | None = None  # this impl vs the matching impl: first divergence, consequences
+    grid: tuple[int, int]  # (rows, cols)
+    tile: int
+    single: bool  # pack is one (C, T, T) image, not a stack of tiles
 
-    def to_dict(self) -> dict[str, Any]:
-        d = {"impl": self.impl, "version": self.version, "stage": self.stage, "match": self.match,
-             "diff": self.diff.to_dict()}
-        if self.note:
-            d["note"] = self.note
-        if self.diverges_from_match is not None:
-            d["diverges_from_match"] = self.diverges_from_match
-        return d
+    def from_canvas(self, canvas: np.ndarray) -> np.ndarray:
+        rows, cols = self.grid
+        t = self.tile
+        c = canvas.shape[-1]
+        out = canvas.reshape(rows, t, cols, t, c).transpose(0, 2, 4, 1, 3).reshape(rows * cols, c, t, t)
+        return out[0] if self.single else out
 
 
-@dataclass(frozen=True)
-class ExternalResult:
-    """An external dump against every impl: which matches, else the closest, where and why."""
-
-    preset: str
-    image: str
-    from_stage: str | None
-    dump: Any  # parity.dumps.Dump
-    matches: tuple[ImplMatch, ...]
-    plan: dict | None  # the closest impl's plan (where the shape came from)
-    diagnosis: Any = None  # parity.diagnose.Diagnosis, when no impl matches exactly
-    first_divergence: dict | None = None  # {"stage", "source", "evidence"} inferred for the closest impl
-    skipped: dict = field(default_factory=dict)  # impl -> why it did not run
-
-    @property
-    def matched(self) -> list[str]:
-        return [m.impl for m in self.matches if m.match in ("exact", "exact-after-rounding")]
-
-    @property
-    def closest(self) -> ImplMatch | None:
-        return self.matches[0] if self.matches else None
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.matched)
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def to_dict(self) -> dict[str, Any]:
-        closest = self.closest
-        return {
-            "schema_version": COMPARE_SCHEMA_VERSION,
-            "kind": "compare",
-            "preset": self.preset,
-            "image": self.image,
-            "from_stage": self.from_stage,
-            "dump": self.dump.to_dict(),
-            "passed": self.passed,
-            "matched": self.matched,
-            "closest": closest.impl if closest else None,
-            "plan": self.plan,
-            "impls": [m.to_dict() for m in self.matches],
-            "first_divergence": self.first_divergence,
-            "diagnosis": self.diagnosis.to_dict() if self.diagnosis is not None else None,
-            "skipped": self.skipped,
-        }
+def pack_geometry(ref: Trace) -> tuple[PackGeometry | None, str]:
+    """The canvas -> pack map of the reference, or None and why not."""
+    pad, pack = ref.get("pad"), ref.get("pack")
+    if pad is None or pack is None or pad.kind != "array" or pack.kind != "array":
+        return None, "the reference has no single-array pad and pack stages"
+    axes, shape = layout_axes(pack.layout), pack.shape
+    single = axes[-3:] == ["C", "H", "W"] and len(shape) == 3
+    if axes[-3:] != ["C", "H", "W"] or len(shape) not in (3, 4) or shape[-1] != shape[-2]:
+        return None, f"pack layout {pack.layout!r} is not tiles,C,H,W / C,H,W of square tiles"
+    t, (h, w, _) = shape[-1], pad.shape
+    if h % t or w % t or (1 if single else shape[0]) != (h // t) * (w // t):
+        return None, f"pad canvas {h}x{w} does not split into the {shape} pack"
+    return PackGeometry((h // t, w // t), t, single), ""
 
 
-def _round_to(values: np.ndarray, dtype: str) -> np.ndarray | None:
-    """float32 values rounded to a dump's narrower dtype (None when it is not narrower)."""
-    if dtype == "float16":
-        return values.astype(np.float32).astype(np.float16).astype(np.float64)
-    if dtype == "bfloat16":
-        import torch
-
-        t = torch.from_numpy(np.array(values, np.float32))
-        return t.to(torch.bfloat16).to(torch.float32).numpy().astype(np.float64)
-    return None
-
-
-def match_dump(dump: Any, trace: Trace, impl_version: str, std: list[float] | None) -> ImplMatch | None:
-    """Compare a dump with the stage of ``trace`` it fits (the raw reading's stage, else by size)."""
-    from parity.dumps import DUMP_STAGES, stage_values
-
-    size = dump.values.size
-    order = list(DUMP_STAGES)
-    if dump.chosen is not None:
-        order.remove(dump.chosen.target.stage)
-        order.insert(0, dump.chosen.target.stage)
-    for stage in order:
-        rec = trace.get(stage)
-        if rec is None or rec.kind == "plan":
+def aligned_uint8(ref: Trace, pack: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """A uint8 stage (not decode) holding exactly the pack's pixels: same (C, H, W) trailing layout and
+    shape (e.g. uint8 tiles), or an HWC image whose CHW transpose is a one-image pack."""
+    want = layout_axes(ref["pack"].layout)[-3:]
+    for r in ref.stages[::-1]:
+        if r.kind != "array" or r.dtype != "uint8" or r.name == "decode":
             continue
-        ref = stage_values(trace, stage)
-        if ref.size != size:
-            continue
-        obs = np.asarray(dump.values, np.float64).ravel()
-        shape = rec.shape if rec.kind == "array" else (size,)
-        diff = diff_arrays(stage, ref.reshape(shape), obs.reshape(shape), rec.layout, std, rec.dtype, dump.dtype)
-        if rec.kind == "ragged" and diff.first_index is not None:
-            diff = StageDiff(**{**diff.__dict__, "kind": "ragged", "shape_a": rec.shape,
-                                "first_at": locate(diff.first_index, rec.layout, rec.shape),
-                                "worst_at": locate(diff.worst_index, rec.layout, rec.shape)})
-        notes = []
-        if rec.kind == "array" and tuple(dump.values.shape) not in (tuple(rec.shape), (size,)):
-            notes.append(f"dump shape {tuple(dump.values.shape)} differs from {stage} shape {tuple(rec.shape)}; "
-                         "compared in flat C order, as the raw bytes are laid out")
-        if diff.n_diff == 0:
-            match = "exact"
-            if dump.dtype != rec.dtype:
-                notes.append(f"values identical; stored as {dump.dtype}, the impl's {stage} is {rec.dtype}")
-        else:
-            rounded = _round_to(ref, dump.dtype)
-            if rounded is not None and np.array_equal(rounded, obs):
-                match = "exact-after-rounding"
-                notes.append(f"equal to the impl's {rec.dtype} {stage} rounded to {dump.dtype}")
-            else:
-                match = "close" if diff.max_levels <= 1.0 else "differ"
-        return ImplMatch(trace.impl, impl_version, stage, match, diff, "; ".join(notes))
-    return None
+        axes = layout_axes(r.layout)
+        if r.shape == tuple(pack.shape) and axes[-3:] == want == ["C", "H", "W"]:
+            return r.value, r.name
+        if axes == ["H", "W", "C"] and want == ["C", "H", "W"] and r.value.size == pack.size \
+                and tuple(pack.shape[-3:]) == (r.shape[2], r.shape[0], r.shape[1]):
+            return np.moveaxis(r.value, -1, 0).reshape(pack.shape), r.name
+    return None, ""
 
 
-_MATCH_RANK = {"exact": 0, "exact-after-rounding": 1, "close": 2, "differ": 3}
-
-
-def compare_external(dump_path: str, preset: Any, image_path: str, impl_names: list[str] | None = None,
-                     from_stage: str | None = None) -> ExternalResult:
-    """`parity compare`: load ``dump_path``, run the impls on ``image_path`` and compare; when none
-    matches exactly, diagnose the dump against the closest impl."""
-    from parity.dumps import load_dump
-    from parity.errors import ParityError
-    from parity.impls import get_impl, impls_for
-    from parity.presets import get_preset
-
-    preset = get_preset(preset) if isinstance(preset, str) else preset
-    if impl_names:
-        impls = [get_impl(n) for n in impl_names]
-        skipped = {i.name: i.supports(preset) for i in impls if i.supports(preset)}
-        impls = [i for i in impls if i.name not in skipped]
-    else:
-        impls, skipped = impls_for(preset), {}
-    if not impls:
-        raise ParityError(f"no impl can run {preset.name}" + (f": {skipped}" if skipped else ""))
-    from parity.export import check_regular
-
-    if check_regular(dump_path, "dump") == 0:  # before running any impl
-        raise ParityError(f"dump {dump_path} is empty (0 bytes)")
-    if from_stage not in (None, *INJECTABLE_STAGES):
-        raise ParityError(f"--from-stage {from_stage!r} is not supported; supported: {', '.join(INJECTABLE_STAGES)}")
-    from parity.impls.base import ImageInput
-
-    image = ImageInput(image_path, injected=shared_decode(image_path) if from_stage == "decode" else None)
-    traces, failed = {}, {}
-    for impl in impls:  # an impl that fails on the image is skipped with its reason; all failing is bad input
-        try:
-            traces[impl.name] = impl.run(image, preset)
-        except ParityError as e:
-            failed[impl.name] = str(e)
-        except Exception as e:
-            failed[impl.name] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-    if not traces:
-        reasons = set(failed.values())
-        raise ParityError(f"every impl failed on {image_path}: {reasons.pop()}" if len(reasons) == 1 else
-                          f"no impl could use {image_path}: " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
-    skipped.update({k: f"failed on the image: {v}" for k, v in failed.items()})
-    dump = load_dump(dump_path, list(traces.values()))
-    std = list(preset.get("image_std", [])) or None
-    by_name = {i.name: i for i in impls}
-    found = [m for t in traces.values() if (m := match_dump(dump, t, by_name[t.impl].version, std)) is not None]
-    found.sort(key=lambda m: (_MATCH_RANK[m.match], m.diff.nmse))
-    if found and found[0].match in ("exact", "exact-after-rounding"):
-        ref = traces[found[0].impl]
-        found = [found[0]] + [_with_divergence(m, ref, traces[m.impl], std) for m in found[1:]]
-    closest = found[0] if found else None
-    diagnosis = first = None
-    if closest is not None and closest.match not in ("exact", "exact-after-rounding") and closest.stage == "pack":
-        # diagnose against every impl compared on pack; keep the one whose top cause explains the dump best
-        diagnosis = _best_diagnosis(dump, [traces[m.impl] for m in found if m.stage == "pack"], preset,
-                                    image_path, by_name)
-        first = _infer_divergence(diagnosis)
-    elif closest is not None and closest.match not in ("exact", "exact-after-rounding"):
-        first = {"stage": closest.stage, "source": "comparison",
-                 "evidence": f"compared with {closest.stage}; diagnosis needs a pack-sized dump"}
-    plan = traces[closest.impl].plan if closest and "plan" in traces[closest.impl] else None
-    return ExternalResult(preset.name, image_path, from_stage, dump, tuple(found), plan, diagnosis, first, skipped)
-
-
-def _with_divergence(m: ImplMatch, matched: Trace, other: Trace, std: list[float] | None) -> ImplMatch:
-    td = compare_traces(matched, other, std)
-    first = td.first_divergence
-    info = {"against": matched.impl, "first_divergence": first.name if first is not None else None,
-            "consequences": td.consequences}
-    return ImplMatch(**{**m.__dict__, "diverges_from_match": info})
-
-
-def _best_diagnosis(dump: Any, candidates: list[Trace], preset: Any, image_path: str, by_name: dict) -> Any:
-    """Diagnose against each distinct pack (impls with identical packs once): first the quick
-    hypotheses everywhere, stopping at an exact explanation; then all hypotheses; the best wins."""
-    from parity.diagnose import QUICK_HYPOTHESES, diagnose
-
-    distinct, seen = [], set()
-    for t in candidates:
-        if t["pack"].sha256 not in seen:
-            seen.add(t["pack"].sha256)
-            distinct.append(t)
-    quick = [diagnose(dump.values, t, preset, image_path, by_name[t.impl], QUICK_HYPOTHESES) for t in distinct]
-    best = min(quick, key=_explained)
-    if best.top is not None and best.top.match == "exact":
-        return best
-    full = []
-    # fewest differing elements first: the likeliest to be explained exactly, which ends the search
-    for t in sorted(distinct, key=lambda t: int(np.count_nonzero(stage_values_of(t) != dump_flat(dump)))):
-        full.append(diagnose(dump.values, t, preset, image_path, by_name[t.impl]))
-        if full[-1].top is not None and full[-1].top.match == "exact":
-            break
-    return min(full, key=_explained)
-
-
-def stage_values_of(t: Trace) -> np.ndarray:
-    from parity.dumps import stage_values
-
-    return stage_values(t, "pack")
-
-
-def dump_flat(dump: Any) -> np.ndarray:
-    return np.asarray(dump.values, np.float64).ravel()
-
-
-def _explained(diagnosis: Any) -> tuple:
-    """Sort key: a diagnosis whose top cause matches best first; the closest reference breaks ties."""
-    from parity.diagnose import TIERS
-
-    top = diagnosis.top
-    if top is None:
-        return (len(TIERS), diagnosis.baseline["nmse"])
-    return (TIERS.index(top.match), top.nmse)
-
-
-def _infer_divergence(diagnosis: Any) -> dict | None:
-    if diagnosis.top is not None:
-        return {"stage": diagnosis.top.stage, "source": "diagnosis", "evidence": diagnosis.top.title}
-    if diagnosis.localized:
-        return {**diagnosis.localized, "source": "localization"}
-    return None
-
-
-def _fmt_at(at: dict | None) -> str:
-    return ", ".join(f"{k} {v}" for k, v in at.items()) if at else "?"
-
-
-def render_external_text(result: ExternalResult) -> str:
-    """The human report of `parity compare` (rendered from the same data as --json)."""
-    from parity.diagnose import render_diagnosis_text
-
-    d = result.dump
-    reading = (f"read as {d.chosen.dtype} little-endian" if d.chosen and d.chosen.dtype != "float32-big-endian"
-               else f"read as {d.chosen.dtype}" if d.chosen else f"{d.format} {d.dtype}")
-    lines = [f"dump {d.path}: {d.nbytes} bytes, sha1 {d.sha1}, {reading}, shape {list(d.shape)}"
-             + (f" (entry {d.key!r})" if d.key else "")]
-    if d.chosen is not None:
-        lines.append(f"  shape from {d.chosen.target.label()} of {result.preset} on {result.image}")
-    others = [r for r in d.readings if d.chosen is not None and r.dtype != d.chosen.dtype]
-    if others:
-        lines.append(f"  other readings of the same bytes ({'ambiguous; ' if d.ambiguous else ''}chosen: the "
-                     "plausible one closest to an impl):")
-        seen = set()
-        for r in others:
-            if not r.plausible and r.dtype in seen:
-                continue
-            seen.add(r.dtype)
-            nm = "n/a" if r.nmse is None else f"{r.nmse:.3g}"
-            lines.append(f"    {r.dtype} as {r.target.label() if r.plausible else r.target.stage}: max |v| "
-                         f"{r.max_abs:.3g}, NMSE vs stage {nm}{'' if r.plausible else ' (implausible)'}")
-    if result.plan:
-        lines.append(f"plan ({result.closest.impl if result.closest else '?'}): {result.plan}")
-    if result.from_stage:
-        lines.append(f"every impl started from the same {result.from_stage} output (stage injection)")
-    lines.append(f"{'impl':<18} {'stage':<10} {'match':<21} {'differing':>20} {'max |Δ| levels':>15} {'NMSE':>10}")
-    for m in result.matches:
-        s = m.diff
-        lines.append(f"{m.impl:<18} {m.stage:<10} {m.match:<21} {f'{s.n_diff}/{s.n}':>20} {s.max_levels:>15.3g} "
-                     f"{s.nmse:>10.3g}")
-        if m.note:
-            lines.append(f"    note: {m.note}")
-        if m.diverges_from_match and m.diverges_from_match["first_divergence"]:
-            dv = m.diverges_from_match
-            lines.append(f"    diverges from {dv['against']} at {dv['first_divergence']}"
-                         + (f" (then {', '.join(dv['consequences'])})" if dv["consequences"] else ""))
-    for name, why in result.skipped.items():
-        lines.append(f"{name:<18} skipped: {why}")
-    if result.matched:
-        how = next(m.match for m in result.matches if m.impl == result.matched[0])
-        lines.append(f"MATCH: the dump is {'bit-identical to' if how == 'exact' else 'equal, after rounding, to'} "
-                     f"the output of {', '.join(result.matched)}")
-        return "\n".join(lines)
-    c = result.closest
-    if c is None:
-        lines.append("NO MATCH: no impl has a stage of the dump's size")
-        return "\n".join(lines)
-    s = c.diff
-    lines.append(f"NO MATCH. closest: {c.impl} ({c.stage}): {s.n_diff} of {s.n} elements differ, max |Δ| "
-                 f"{s.max_abs:.4g} = {s.max_levels:.2f} uint8 levels, mean {s.mean_levels:.3g} levels, NMSE "
-                 f"{s.nmse:.3g}, PSNR {s.psnr_db if s.psnr_db is None else round(s.psnr_db, 2)} dB, cosine "
-                 f"{s.cosine if s.cosine is None else round(s.cosine, 6)}")
-    if s.worst_at:
-        lines.append(f"  worst element: {_fmt_at(s.worst_at)}: {c.impl} {s.worst_values[0]:.6g}, dump "
-                     f"{s.worst_values[1]:.6g}; first difference at {_fmt_at(s.first_at)}")
-    if s.histogram:
-        lines.append("  |Δ| in uint8 levels -> count: " + ", ".join(f"{hist_label(k, s.histogram)}: {v}" for k, v in s.histogram.items()))
-    if result.first_divergence:
-        fd = result.first_divergence
-        lines.append(f"first divergent stage (inferred from the {fd['source']}): {fd['stage']}: {fd['evidence']}")
-    if result.diagnosis is not None:
-        lines.append("likely causes:")
-        lines.append("  " + render_diagnosis_text(result.diagnosis).replace("\n", "\n  "))
-    return "\n".join(lines)
+def pack_source_u8(trace: Trace) -> tuple[np.ndarray | None, str]:
+    """The uint8 value behind every element of ``trace``'s pack (the pad canvas cut into the pack's
+    tiles, or an aligned uint8 stage), and its stage name; (None, "") when the trace has no such map."""
+    rec = trace.get("pack")
+    if rec is None or rec.kind != "array":
+        return None, ""
+    geo, _ = pack_geometry(trace)
+    if geo is not None:
+        return geo.from_canvas(trace["pad"].value), "pad"
+    return aligned_uint8(trace, np.asarray(rec.value))

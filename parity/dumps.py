@@ -4,9 +4,10 @@
   float64), little-endian, no header. The shape comes from the traces of the same image: every float stage that
   could be the encoder input (``pack``, ``pixel_values_padded``, ``normalize``, ``tiles``) whose
   element count fits the byte count for some dtype is a *candidate reading*. Readings with NaN/Inf or
-  absurd magnitudes (a float16 file read as bfloat16 looks like that) are dropped; among the rest the
-  one closest to an impl's stage is chosen and all are listed. float32 big-endian is tried too, and
-  named as such, when it fits.
+  absurd magnitudes (a float16 file read as bfloat16 looks like that) are dropped; the dtype whose
+  reading comes closest to an impl's stage is chosen, and the stage is ``pack`` (a dump is inp_raw)
+  unless the values equal another stage of the same size exactly; all readings are listed. float32
+  big-endian is tried too, and named as such, when it fits.
 - ``.npy`` / ``.npz``: ``numpy.load(allow_pickle=False)``; an ``.npz`` entry is picked by name
   (``pack``, ``pixel_values``, ``inp_raw``, ``values``) or by being the only one.
 - torch files (``.pt``, ``.pth``, or a zip with ``data.pkl``): ``torch.load(weights_only=True)`` only —
@@ -23,6 +24,8 @@ checks each storage record against the element count it claims).
 from __future__ import annotations
 
 import hashlib
+import io
+import pickle
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,8 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from numpy.lib import format as npf
 
 from parity.errors import ParityError
+from parity.files import read_regular
 from parity.trace import Trace
 
 #: stages a dump can be compared with, in order of preference
@@ -218,10 +224,21 @@ def load_raw(path: str, data: bytes, traces: list[Trace]) -> tuple[np.ndarray, s
             raise ParityError(f"{_nonfinite_error(path, f'{r.dtype} {r.target.stage}', v)}{hint}")
         raise ParityError(f"dump {path} is unusable: read as {r.dtype} its values reach {r.max_abs:.3g}, not "
                           f"pixel data of any float dtype{hint}")
-    chosen, v = min(ok, key=lambda rv: (rv[0].nmse, DUMP_STAGES.index(rv[0].target.stage)))
+    chosen, v = choose_reading(ok)
     shape = chosen.target.shape
     values = v.reshape(shape) if isinstance(shape, tuple) else v
     return values, chosen.dtype, tuple(r for r, _ in readings), chosen
+
+
+def choose_reading(ok: list[tuple[Reading, np.ndarray]]) -> tuple[Reading, np.ndarray]:
+    """A raw dump is ``inp_raw``: read it as ``pack`` unless it equals another stage exactly. The dtype
+    is the one whose reading comes closest to some stage (a wrong dtype is far from every stage); a
+    stage of the same size is chosen only when the values are that stage's, bit for bit."""
+    closest = min(ok, key=lambda rv: (rv[0].nmse, DUMP_STAGES.index(rv[0].target.stage)))
+    if closest[0].nmse == 0:
+        return closest
+    packs = [rv for rv in ok if rv[0].dtype == closest[0].dtype and rv[0].target.stage == "pack"]
+    return min(packs, key=lambda rv: rv[0].nmse) if packs else closest
 
 
 def _pick(entries: dict[str, Any], path: str) -> tuple[str, Any]:
@@ -235,8 +252,6 @@ def _pick(entries: dict[str, Any], path: str) -> tuple[str, Any]:
 
 
 def _is_torch_zip(data: bytes) -> bool:
-    import io
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             return any(n.endswith("data.pkl") for n in z.namelist())
@@ -245,8 +260,6 @@ def _is_torch_zip(data: bytes) -> bool:
 
 
 def _from_torch(obj: Any, path: str) -> tuple[np.ndarray, str, str | None]:
-    import torch
-
     key = None
     if isinstance(obj, dict):
         key, obj = _pick({str(k): v for k, v in obj.items()}, path)
@@ -274,8 +287,6 @@ def dump_cap(tgts: list[Target]) -> int:
 def _npy_header(fh: Any, path: str, data_bytes: int, what: str = "") -> tuple[tuple, np.dtype]:
     """Shape and dtype from an .npy header, checked against the bytes that follow it, before anything
     is allocated (a header may claim 10^9 x 10^9 elements)."""
-    from numpy.lib import format as npf
-
     try:
         version = npf.read_magic(fh)
         read = npf.read_array_header_1_0 if version == (1, 0) else npf.read_array_header_2_0
@@ -297,10 +308,6 @@ def _npy_header(fh: Any, path: str, data_bytes: int, what: str = "") -> tuple[tu
 
 def load_dump(path: str, traces: list[Trace]) -> Dump:
     """Load ``path``; ``traces`` (the impls' runs on the same image) give raw files their shape."""
-    import io
-
-    from parity.export import read_regular
-
     p = Path(path)
     tgts = targets(traces)
     data = read_regular(p, "dump", dump_cap(tgts), cap_reason="8 bytes per element of the largest expected "
@@ -332,7 +339,7 @@ def load_dump(path: str, traces: list[Trace]) -> Dump:
                 with zf.open(member) as fh:
                     _npy_header(fh, str(p), info.file_size, f" entry {key!r}")
                 with zf.open(member) as fh:
-                    arr = np.lib.format.read_array(io.BytesIO(fh.read(info.file_size + 1)), allow_pickle=False)
+                    arr = npf.read_array(io.BytesIO(fh.read(info.file_size + 1)), allow_pickle=False)
         except ParityError:
             raise
         except Exception as e:  # zipfile/zlib/numpy raise many types on broken archives
@@ -341,10 +348,6 @@ def load_dump(path: str, traces: list[Trace]) -> Dump:
         dtype = str(arr.dtype)
     elif suffix in (".pt", ".pth") or _is_torch_zip(data):
         fmt = "torch"
-        import pickle
-
-        import torch
-
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 unpacked = sum(i.file_size for i in zf.infolist())
@@ -381,6 +384,3 @@ def load_dump(path: str, traces: list[Trace]) -> Dump:
     return Dump(format=fmt, values=arr, dtype=dtype, key=key, readings=readings, chosen=chosen, **common)
 
 
-# `parity compare`'s library entry points live in parity.compare (they run impls and diagnose); they are
-# re-exported here because the CLI imports them from this module.
-from parity.compare import compare_external, render_external_text  # noqa: E402,F401

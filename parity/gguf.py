@@ -10,6 +10,9 @@ makes of the keys (projector -> preprocessor, per-projector defaults) is ported 
 - ``inspect_mmproj(path, hf_config_path=None)``: a JSON-able report: derived preprocessing, key values,
   warnings about missing optional keys and their consequences, and disagreements with the checkpoint's
   HF ``preprocessor_config.json``. ``render_gguf_text(report)`` prints it.
+  Every projector type of llama.cpp 0c1e570 is recognised (``parity.impls.llamacpp.projectors``): the report
+  names its family (the one mapping, ``hparams.FAMILY_OF_PROJECTOR``) and the presets of that family; one this
+  port does not run (audio, or no port) is reported with ``status`` and ``reason`` instead of derived values.
 Malformed, truncated or non-GGUF files raise ParityError with one line, and so does a value llama.cpp
 would choke on: ``validate_clip`` checks every preprocessing key's type and range (``CLIP_BOUNDS``)
 and ``validate_hf_config`` the HF config's, before anything is derived from them.
@@ -24,33 +27,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gguf import GGUFReader, GGUFValueType
 
 from parity.errors import ParityError
+from parity.files import MAX_CONFIG_BYTES, open_regular, read_regular
 from parity.impls.llamacpp import hparams as hk
-from parity.presets import Preset, preset_from_dict
+from parity.impls.llamacpp.hparams import family_of
+from parity.impls.llamacpp.projectors import recognise
+from parity.presets import Preset, all_presets, preset_from_dict
 
 GGUF_MAGIC = b"GGUF"
 
-#: projector type -> preset family (the families other impls know)
-FAMILY_OF_PROJECTOR = {
-    "mlp": "llava", "mlp_norm": "llava", "ldp": "llava", "ldpv2": "llava", "cogvlm": "llava",
-    "janus_pro": "llava", "adapter": "llava",
-    "resampler": "minicpmv",
-    "qwen2vl_merger": "qwen2-vl", "qwen2.5vl_merger": "qwen2-vl", "qwen2.5o": "qwen2-vl",
-    "qwen3vl_merger": "qwen3-vl",
-    "gemma3": "gemma3", "gemma4v": "gemma4", "idefics3": "idefics3", "pixtral": "pixtral",
-    "llama4": "llama4", "internvl": "internvl", "phi4": "phi4mm",
-}
-
 #: PIL resample codes (HF preprocessor_config.json ``resample``) -> llama.cpp filter names
 PIL_RESAMPLE = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
-
-
-def family_of(hp: hk.ClipHparams) -> str:
-    """The preset family: LLaVA projectors with pinpoints are LLaVA-NeXT."""
-    if hp.projector in hk.LLAVA_PROJECTORS and hp.res_candidates:
-        return "llava-next"
-    return FAMILY_OF_PROJECTOR.get(hp.projector, hp.projector)
 
 
 def _plain(value: Any) -> Any:
@@ -65,8 +54,6 @@ def _plain(value: Any) -> Any:
 
 
 def _field_value(field: Any) -> Any:
-    from gguf import GGUFValueType
-
     value = _plain(field.contents())
     if field.types and field.types[-1] == GGUFValueType.FLOAT32:
         # stored as float32: keep the shortest decimal that gives the same float32 (0.48145467, not
@@ -78,8 +65,6 @@ def _field_value(field: Any) -> Any:
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """Every metadata key of a GGUF file -> its value (tensors are not read)."""
-    from parity.export import open_regular
-
     p = Path(path)
     fd, size = open_regular(p, "GGUF file")  # not found / a directory / a FIFO / a symlink loop: one line each
     with os.fdopen(fd, "rb") as fh:
@@ -88,8 +73,6 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise ParityError(f"GGUF file is empty (0 bytes): {p}")
     if magic != GGUF_MAGIC:
         raise ParityError(f"not a GGUF file (magic {magic!r}, expected b'GGUF'): {p}")
-    from gguf import GGUFReader
-
     try:
         reader = GGUFReader(p, "r")
         meta = {name: _field_value(field) for name, field in reader.fields.items()}
@@ -184,7 +167,15 @@ def checked_hparams(clip: dict[str, Any], path: str | os.PathLike) -> hk.ClipHpa
     """``hparams_from_gguf`` after ``validate_clip``: every failure is one line naming the file."""
     where = f"mmproj {path}"
     validate_clip(clip, where)
+    rec = recognise(hk.projector_of(clip))
+    if rec.status != "ported":
+        raise ParityError(f"{where}: projector {rec.name!r} is not covered by the llamacpp port: {rec.reason}")
     return hk.hparams_from_gguf(clip)  # refuses what llama.cpp refuses, with one line
+
+
+def presets_of_family(family: str | None) -> list[str]:
+    """The presets whose geometry is that family's (what an mmproj of that projector is run as)."""
+    return sorted(name for name, p in all_presets().items() if family and p.family == family)
 
 
 def preset_from_gguf(path: str | os.PathLike) -> Preset:
@@ -318,8 +309,6 @@ HF_SIZE_MAX = 2**28
 def load_hf_config(p: Path) -> dict[str, Any]:
     """A ``preprocessor_config.json``: a JSON object (at most MAX_CONFIG_BYTES) whose keys that
     ``parity gguf`` compares are validated (``validate_hf_config``)."""
-    from parity.export import MAX_CONFIG_BYTES, read_regular
-
     data = read_regular(p, "HF config", MAX_CONFIG_BYTES)
     try:
         cfg = json.loads(data)
@@ -382,13 +371,28 @@ def validate_hf_config(cfg: dict[str, Any], where: str) -> None:
 def inspect_mmproj(path: str | os.PathLike, hf_config_path: str | os.PathLike | None = None) -> dict[str, Any]:
     """A JSON-able report on the preprocessing this mmproj implies in llama.cpp 0c1e570."""
     clip = clip_metadata(path)
+    validate_clip(clip, f"mmproj {path}")
+    rec = recognise(hk.projector_of(clip))
+    if rec.status != "ported":  # recognised (or not) with the reason: keys only, nothing derived
+        report = {"file": str(path), "llama_cpp": "0c1e570 (tools/mtmd)", "projector": rec.name,
+                  "family": rec.family, "presets": presets_of_family(rec.family), "preprocessor": rec.preprocessor,
+                  "status": rec.status, "reason": rec.reason, "keys": clip, "derived": None, "warnings": []}
+        if hf_config_path is not None:
+            report["hf_config"] = str(hf_config_path)
+            load_hf_config(Path(hf_config_path))  # validated all the same; nothing to compare it with
+            report["disagreements"] = []
+        return report
     hp = checked_hparams(clip, path)
+    family = family_of(hp)
     report: dict[str, Any] = {
         "file": str(path),
         "llama_cpp": "0c1e570 (tools/mtmd)",
         "projector": hp.projector,
-        "family": family_of(hp),
+        "family": family,
+        "presets": presets_of_family(family),
         "preprocessor": hp.preprocessor,
+        "status": "ported",
+        "reason": "",
         "keys": clip,
         "derived": hp.to_dict(),
         "warnings": _warnings(clip, hp),
@@ -407,12 +411,17 @@ def _short(v: Any, limit: int = 100) -> str:
 
 
 def render_gguf_text(report: dict[str, Any]) -> str:
+    presets = ", ".join(report.get("presets") or []) or "none"
     lines = [f"mmproj {report['file']} (llama.cpp {report['llama_cpp']})",
              f"projector {report['projector']} -> preprocessor {report['preprocessor']} "
-             f"(family {report['family']})", "", "clip.* keys:"]
+             f"(family {report['family']}; presets: {presets})"]
+    if report.get("status", "ported") != "ported":
+        lines.append(f"{report['status']}: {report['reason']}")
+    lines += ["", "clip.* keys:"]
     lines += [f"  {k} = {_short(v)}" for k, v in sorted(report["keys"].items())]
-    lines += ["", "derived preprocessing:"]
-    lines += [f"  {k}: {_short(v)}" for k, v in report["derived"].items()]
+    if report["derived"] is not None:
+        lines += ["", "derived preprocessing:"]
+        lines += [f"  {k}: {_short(v)}" for k, v in report["derived"].items()]
     lines += ["", f"warnings ({len(report['warnings'])}):"]
     lines += [f"  - {w}" for w in report["warnings"]] or ["  none"]
     if "disagreements" in report:

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from parity.golden import GoldenStore, Produced, check, records_from, update
+from parity.report.golden import render_golden_report
 from parity.trace import StageRecord, Trace
 
 _NAME = re.compile(r"^[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$")
@@ -66,13 +67,13 @@ class ParityGolden:
         if self.update_goldens or not exists:
             summary = update([produced], self.root, array_images=arrays, prune=False)
             verb = "updated" if exists else "created"
-            pytest.fail(f"golden {name!r} {verb} under {self.root}: {summary.render().splitlines()[0]}; "
+            pytest.fail(f"golden {name!r} {verb} under {self.root}: {summary.summary_line()}; "
                         f"rerun {'without --update-goldens ' if self.update_goldens else ''}to check against it",
                         pytrace=False)
         report = check([produced], self.root)
         report.update_hint = f"`pytest --update-goldens` (then review the diff of {self.root})"
         if not report.passed:
-            pytest.fail(report.render(), pytrace=False)
+            pytest.fail(render_golden_report(report.to_dict()), pytrace=False)
 
 
 @pytest.fixture

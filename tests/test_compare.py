@@ -1,28 +1,14 @@
-"""Stage-by-stage comparison, element location, plan decisions, stage injection, and the Llama 3.2
-Vision 1500x1749 scenario (the PRODUCT example): dump from one impl, which impl matches, where the
-others diverge."""
+"""Stage-by-stage comparison (parity.compare, pure): element location, histograms, plan decisions,
+canvas vs tiles, zero-padded tiles. The `parity compare` workflow is tested in test_external.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_rgb
-from PIL import Image
 
-from parity.compare import (
-    LIST_CAP,
-    compare_external,
-    compare_traces,
-    diff_arrays,
-    hist_label,
-    locate,
-    render_external_text,
-    run_with_injection,
-)
-from parity.errors import ParityError
-from parity.impls import IMPLS, ImageInput
+from parity.compare import LIST_CAP, compare_traces, diff_arrays, diff_records, hist_label, locate
 from parity.presets import get_preset
-from parity.trace import TraceBuilder
+from parity.trace import StageRecord, TraceBuilder
 
 PRESET = get_preset("llama-3.2-vision")
 STD = list(PRESET["image_std"])
@@ -113,84 +99,19 @@ class TestTraces:
         assert td["extra"].status == "missing"
 
 
-class TestInjection:
-    def test_decode_injection_feeds_the_same_pixels(self, image_file):
-        path = image_file(200, 260)
-        traces = run_with_injection([IMPLS["hf-pil"], IMPLS["hf-torchvision"]], PRESET, path, "decode")
-        a, b = traces["hf-pil"], traces["hf-torchvision"]
-        assert a["decode"].note == b["decode"].note and a["decode"].note.startswith("profile injected")
-        assert compare_traces(a, b, STD)["decode"].passed
-
-    def test_compare_external_from_decode(self, image_file, tmp_path):
-        path = image_file(200, 260, seed=4)
-        rgb = np.asarray(Image.open(path).convert("RGB"))
-        dump = IMPLS["hf-pil"].run(ImageInput(path, injected=rgb), PRESET)["pack"].value
-        np.save(tmp_path / "d.npy", dump)
-        res = compare_external(str(tmp_path / "d.npy"), PRESET, path, ["hf-pil"], from_stage="decode")
-        assert res.passed and res.from_stage == "decode" and res.to_dict()["from_stage"] == "decode"
-        assert "every impl started from the same decode output" in render_external_text(res)
-
-    def test_later_stage_is_refused_with_the_supported_list(self, image_file):
-        with pytest.raises(ParityError, match="--from-stage 'resize' is not supported; supported: decode"):
-            run_with_injection([IMPLS["hf-pil"]], PRESET, image_file(20, 20), "resize")
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory):
-    """The PRODUCT example's geometry: a 1500x1749 (w x h) photo -> 2x2 tiles of 560 (15,052,800 bytes)."""
-    path = tmp_path_factory.mktemp("scenario") / "photo.png"
-    Image.fromarray(make_rgb(1749, 1500, seed=42)).save(path)
-    return str(path)
-
-
-def test_llama32_1500x1749_scenario(photo, tmp_path):
-    tv = IMPLS["hf-torchvision"].run(ImageInput(photo), PRESET)
-    raw = np.asarray(tv["pack"].value).astype("<f4").tobytes()
-    assert len(raw) == 15_052_800
-    dump = tmp_path / "inp_raw.bin"
-    dump.write_bytes(raw)
-    res = compare_external(str(dump), PRESET, photo, ["hf-pil", "hf-torchvision"])
-    assert res.passed and res.matched == ["hf-torchvision"]
-    assert res.dump.shape == (4, 3, 560, 560) and res.plan["grid"] == [2, 2]
-    other = next(m for m in res.matches if m.impl == "hf-pil")
-    assert other.match != "exact"
-    # the two backends resize differently (PIL vs torchvision antialiased bilinear), the rest follows
-    assert other.diverges_from_match["first_divergence"] == "resize"
-    assert "pack" in other.diverges_from_match["consequences"]
-    assert other.diff.worst_at is not None and set(other.diff.worst_at) == {"tile", "channel", "y", "x"}
-    text = render_external_text(res)
-    assert "MATCH: the dump is bit-identical to the output of hf-torchvision" in text
-    assert "diverges from hf-torchvision at resize" in text
-    d = res.to_dict()
-    assert d["schema_version"] == 1 and d["closest"] == "hf-torchvision"
-
-    # and the other way round, with hf-pil as the reference: the diagnosis names the resize and the
-    # normalize arithmetic of the torchvision backend
-    td = compare_traces(IMPLS["hf-pil"].run(ImageInput(photo), PRESET), tv, STD)
-    assert td.first_divergence.name == "resize" and td["plan"].passed
-    # the pack differences split into those inherited from the resize and the normalize arithmetic's own
-    iso = td["pack"].isolated
-    assert iso["n_diff_from_upstream"] + iso["n_diff"] == td["pack"].n_diff
-    assert 0 < iso["n_diff_from_upstream"] <= td["resize"].n_diff
-    assert iso["n_diff"] > 0 and iso["max_abs"] < 1e-6  # float32 rounding only, where the pixels agree
-
-
 class TestPlanAndPadding:
-    def test_a_plan_key_only_one_side_records_is_not_a_divergence(self):
-        from parity.compare import diff_records
-        from parity.trace import StageRecord
-
+    def test_a_plan_key_only_one_side_records_is_a_divergence(self):
+        """Every impl of a family records the family's plan type: a missing key is a real difference."""
         a = StageRecord("plan", {"grid": [2, 2], "aspect_ratio_id": 6}, "plan")
         b = StageRecord("plan", {"grid": [2, 2]}, "plan")
         d = diff_records(a, b)
-        assert d.passed and "only the baseline records aspect_ratio_id" in d.note
+        assert not d.passed and "only the baseline records aspect_ratio_id" in d.note
+        assert d.plan_diff == {"aspect_ratio_id": {"a": 6, "b": "<absent>"}}
         c = StageRecord("plan", {"grid": [1, 2]}, "plan")
-        assert diff_records(a, c).plan_diff == {"grid": {"a": [2, 2], "b": [1, 2]}}
+        assert diff_records(a, c).plan_diff == {"grid": {"a": [2, 2], "b": [1, 2]},
+                                                "aspect_ratio_id": {"a": 6, "b": "<absent>"}}
 
     def test_tiles_zero_padded_to_max_are_compared_on_the_real_tiles(self):
-        from parity.compare import diff_records
-        from parity.trace import StageRecord
-
         real = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
         padded = np.zeros((4, 3, 4, 4), np.float32)
         padded[:2] = real

@@ -143,11 +143,11 @@ class TestEdges:
                     check(path)
 
     def test_size_cap(self, tmp_path, monkeypatch):
-        import parity.export
+        import parity.decode
 
         p = tmp_path / "big.png"
         Image.new("RGB", (8, 8)).save(p)
-        monkeypatch.setattr(parity.export, "MAX_IMAGE_BYTES", 10)
+        monkeypatch.setattr(parity.decode, "MAX_IMAGE_BYTES", 10)
         size = p.stat().st_size
         with pytest.raises(BadImage, match=f"image {p} is {size:,} bytes, over the 10 bytes cap"):
             read_bytes(p)

@@ -9,9 +9,10 @@ import pytest
 from conftest import make_rgb
 from PIL import Image
 
-from parity.diagnose import KNOWN_NORMALIZATIONS, diagnose, render_diagnosis_text
+from parity.diagnose import EXIF_TRANSFORMS, KNOWN_NORMALIZATIONS, diagnose, diagnose_decode, diagnose_traces
 from parity.impls import IMPLS, ImageInput
 from parity.presets import get_preset
+from parity.report.external import render_diagnosis_text
 
 PRESET = get_preset("llama-3.2-vision")
 MEAN = np.asarray(PRESET["image_mean"])
@@ -47,7 +48,7 @@ def padded(resized: np.ndarray, fill=0, y0: int = 0, x0: int = 0) -> np.ndarray:
 def run(small, observed, **kw):
     path, ref = small
     d = diagnose(observed, ref, PRESET, path, IMPLS["hf-pil"], **kw)
-    assert d.causes, f"nothing found:\n{render_diagnosis_text(d)}"
+    assert d.causes, f"nothing found:\n{render_diagnosis_text(d.to_dict())}"
     return d
 
 
@@ -74,7 +75,7 @@ class TestNoFalseDiagnosis:
         noisy = pack(small) + rng.choice([-1, 1], size=pack(small).shape) * 3 / 255 / STD[0]  # ±3 levels
         d = diagnose(noisy.astype(np.float32), small[1], PRESET, small[0], IMPLS["hf-pil"])
         assert d.unknown and d.to_dict()["verdict"] == "unknown"
-        assert "unknown" in render_diagnosis_text(d)
+        assert "unknown" in render_diagnosis_text(d.to_dict())
 
 
 class TestPackLevel:
@@ -247,8 +248,6 @@ class TestDecodeDiagnosis:
     def test_exif_transforms_match_pillow(self, tmp_path, tag):
         from PIL import ImageOps
 
-        from parity.diagnose import EXIF_TRANSFORMS
-
         x = make_rgb(5, 7, seed=tag)
         img = Image.fromarray(x)
         exif = img.getexif()
@@ -258,8 +257,6 @@ class TestDecodeDiagnosis:
         np.testing.assert_array_equal(EXIF_TRANSFORMS[tag](x), upright)
 
     def test_traces_with_different_decodes(self, tmp_path):
-        from parity.diagnose import diagnose_traces
-
         img = Image.fromarray(make_rgb(300, 420, seed=8))
         exif = img.getexif()
         exif[0x0112] = 8
@@ -271,8 +268,6 @@ class TestDecodeDiagnosis:
         assert (d.top.name, d.top.stage, d.top.detail["orientation"]) == ("exif-orientation", "decode", 8)
 
     def test_small_decoder_differences_are_only_partial(self):
-        from parity.diagnose import diagnose_decode
-
         a = make_rgb(40, 50, seed=9)
         b = np.clip(a.astype(int) + (np.arange(a.size).reshape(a.shape) % 3 == 0), 0, 255).astype(np.uint8)
         causes = diagnose_decode(a, b)

@@ -13,11 +13,13 @@ import torch
 from conftest import make_rgb
 from PIL import Image
 
-from parity.compare import compare_external, render_external_text
 from parity.dumps import load_dump
 from parity.errors import ParityError
+from parity.external import compare_external
 from parity.impls import IMPLS, ImageInput
 from parity.presets import get_preset
+from parity.report.external import render_external_text
+from parity.schema import SCHEMA_VERSION
 
 PRESET = get_preset("llama-3.2-vision")
 IMPLS_USED = ["hf-pil", "hf-torchvision"]
@@ -89,6 +91,23 @@ class TestRaw:
         (tmp_path / "two.bin").write_bytes(two)
         with pytest.raises(ParityError, match="holds exactly 2 tiles of 3x560x560 as float32 where the plan has 4"):
             load_dump(str(tmp_path / "two.bin"), [trace])
+
+    def test_read_as_pack_unless_another_stage_is_exact(self, tmp_path):
+        # 640x480 -> 2 tiles: the reference's canvas-shaped normalize (3x560x1120) has pack's byte count
+        trace = IMPLS["reference"].run(ImageInput("fixtures/images/photo_640x480.jpg"), PRESET)
+        tiles, canvas = np.asarray(trace["pack"].value), np.asarray(trace["normalize"].value)
+        assert canvas.shape == (3, 560, 1120) and tiles.size == canvas.size
+        swapped = tmp_path / "swapped.bin"
+        swapped.write_bytes(tiles[[1, 0]].astype("<f4").tobytes())
+        dump = load_dump(str(swapped), [trace])
+        assert (dump.chosen.target.stage, dump.shape) == ("pack", (2, 3, 560, 560))
+        # the canvas reading is still listed, with its NMSE (lower than pack's: why "closest" misled)
+        by_stage = {r.target.stage: r for r in dump.readings if r.dtype == "float32"}
+        assert by_stage["normalize"].nmse < by_stage["pack"].nmse
+        same = tmp_path / "canvas.bin"
+        same.write_bytes(canvas.astype("<f4").tobytes())
+        dump = load_dump(str(same), [trace])
+        assert (dump.chosen.target.stage, dump.shape, dump.chosen.nmse) == ("normalize", (3, 560, 1120), 0.0)
 
     def test_empty(self, setup):
         with pytest.raises(ParityError, match=r"empty \(0 bytes\)"):
@@ -194,7 +213,7 @@ class TestRendering:
         text = render_external_text(res)
         assert "MATCH: the dump is bit-identical to the output of hf-torchvision" in text
         d = res.to_dict()
-        assert d["schema_version"] == 1 and d["matched"] == ["hf-torchvision"] and d["diagnosis"] is None
+        assert d["schema_version"] == SCHEMA_VERSION and d["matched"] == ["hf-torchvision"] and d["diagnosis"] is None
 
 
 class _Custom:

@@ -11,11 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import golden
+from parity import files, golden
 from parity.golden import GoldenCheck, Produced, case_key, check, update
+from parity.golden.store import load_manifest, load_npz, write_json_atomic
 from parity.impls import IMPLS
 from parity.impls.base import Impl
+from parity.matrix import golden_gate, run_matrix
 from parity.presets import get_preset
+from parity.report.golden import render_golden_report, render_mismatch, render_update_summary
 from parity.trace import TraceBuilder
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "images"
@@ -72,8 +75,8 @@ class TestManifest:
         tr = make_trace()
         update([produced(tr)], tmp_path, array_images=["img.png"])
         base = tmp_path / "toy" / "toy-impl" / "img.png"
-        np.testing.assert_array_equal(golden.load_npz(base / "resize.npz"), tr["resize"].value)
-        tiles = golden.load_npz(base / "tiles.npz")
+        np.testing.assert_array_equal(load_npz(base / "resize.npz"), tr["resize"].value)
+        tiles = load_npz(base / "tiles.npz")
         assert isinstance(tiles, tuple) and len(tiles) == 2
         np.testing.assert_array_equal(tiles[1], tr["tiles"].value[1])
 
@@ -84,7 +87,7 @@ class TestCheck:
         report = check([produced(make_trace())], tmp_path)
         assert report.passed and bool(report)
         assert report.cases_checked == 1 and report.stages_checked == 5
-        assert "passed" in report.render()
+        assert "passed" in render_golden_report(report.to_dict())
 
     def test_check_never_writes_goldens(self, tmp_path):
         update([produced(make_trace())], tmp_path, array_images=["img.png"])
@@ -107,8 +110,8 @@ class TestCheck:
                                              "difference": 3}]
         obtained = Path(resize.obtained_path)
         assert obtained.name == "resize.obtained.npz" and obtained.parent == Path(resize.expected_path).parent
-        np.testing.assert_array_equal(golden.load_npz(obtained), changed["resize"].value)
-        text = report.render()
+        np.testing.assert_array_equal(load_npz(obtained), changed["resize"].value)
+        text = render_golden_report(report.to_dict())
         assert "Number of differences: 1 / 144" in text
         assert "stage 'resize' changed in 1 cases" in text and "toy/toy-impl/img.png" in text
         # the float stage downstream: |Δ| in levels = 3/255/0.25 * 255 * 0.25 = 3 levels
@@ -120,7 +123,7 @@ class TestCheck:
         report = check([produced(make_trace("other.png", offset=1))], tmp_path)
         m = next(m for m in report.mismatches if m.stage == "resize")
         assert m.diff is None and m.obtained_path is None
-        assert "no stored array" in "\n".join(m.render())
+        assert "no stored array" in "\n".join(render_mismatch(m.to_dict()))
 
     def test_environment_change_is_named(self, tmp_path):
         update([produced(make_trace())], tmp_path)
@@ -132,7 +135,7 @@ class TestCheck:
         mm = next(x for x in report.mismatches if x.stage == "resize")
         assert mm.cause == "environment"
         assert mm.env_changes["Pillow"][0] == "1.0.0"
-        assert "Pillow 1.0.0 ->" in "\n".join(mm.render())
+        assert "Pillow 1.0.0 ->" in "\n".join(render_mismatch(mm.to_dict()))
 
     def test_impl_version_change_counts_as_environment(self, tmp_path):
         update([produced(make_trace())], tmp_path)
@@ -146,7 +149,7 @@ class TestCheck:
         report = check([produced(make_trace(grid=(2, 1)))], tmp_path)
         plan = next(m for m in report.mismatches if m.stage == "plan")
         assert plan.what == "plan" and plan.diff == {"grid": {"a": [1, 2], "b": [2, 1]}}
-        assert "plan['grid']: expected [1, 2], obtained [2, 1]" in report.render()
+        assert "plan['grid']: expected [1, 2], obtained [2, 1]" in render_golden_report(report.to_dict())
 
     def test_shape_change(self, tmp_path):
         update([produced(make_trace())], tmp_path)
@@ -156,14 +159,14 @@ class TestCheck:
     def test_new_missing_and_error_cases(self, tmp_path):
         update([produced(make_trace("a.png")), produced(make_trace("b.png"))], tmp_path)
         gc = GoldenCheck(tmp_path)
-        assert gc.add(produced(make_trace("c.png"))) is None  # no golden yet: new, not a regression
+        assert gc.add(produced(make_trace("c.png"))).status == "new"  # no golden yet: not a regression
         found = gc.add(Produced(case_key("toy", "toy-impl", "a.png"), error="ValueError: refused"))
-        assert found and found[0].what == "error"
+        assert found.status == "regressed" and found.mismatches[0].what == "error"
         report = gc.report(scope=[case_key("toy", "toy-impl", n) for n in ("a.png", "b.png", "c.png")])
         assert report.new_cases == ["toy/toy-impl/c.png"]
         assert report.missing_cases == ["toy/toy-impl/b.png"]
         assert not report.passed
-        assert "now raises: ValueError: refused" in report.render()
+        assert "now raises: ValueError: refused" in render_golden_report(report.to_dict())
 
     def test_report_is_json_able(self, tmp_path):
         update([produced(make_trace())], tmp_path, array_images=["img.png"])
@@ -182,14 +185,14 @@ class TestUpdate:
         summary = update([produced(new)], tmp_path, array_images=["img.png"])
         changed = {c[1] for c in summary.changed}
         assert changed == {"resize", "tiles", "normalize"}
-        assert "changed toy/toy-impl/img.png stage 'resize'" in summary.render()
+        assert "changed toy/toy-impl/img.png stage 'resize'" in render_update_summary(summary.to_dict())
         assert not (case_dir / "resize.obtained.npz").exists()
         assert check([produced(new)], tmp_path).passed
 
     def test_update_unchanged(self, tmp_path):
         update([produced(make_trace())], tmp_path)
         summary = update([produced(make_trace())], tmp_path)
-        assert summary.unchanged == 1 and not summary.changed and "unchanged" in summary.render()
+        assert summary.unchanged == 1 and not summary.changed and "unchanged" in render_update_summary(summary.to_dict())
 
     def test_update_prunes_in_scope_only(self, tmp_path):
         update([produced(make_trace("a.png")), produced(make_trace("b.png"))], tmp_path)
@@ -207,7 +210,7 @@ class TestUpdate:
                 raise OSError("disk full")
             return real_replace(src, dst)
 
-        monkeypatch.setattr(golden.os, "replace", failing_replace)
+        monkeypatch.setattr(files.os, "replace", failing_replace)
         with pytest.raises(OSError, match="disk full"):
             update([produced(make_trace(offset=9))], tmp_path)
         assert (tmp_path / "manifest.json").read_bytes() == before
@@ -249,22 +252,25 @@ class ToyImpl(Impl):
         rec.add("normalize", (small.astype(np.float32) / 255).transpose(2, 0, 1), "C,H,W")
 
 
-def test_changed_kernel_constant_fails_naming_stage_and_cases(tmp_path, monkeypatch):
-    """The matrix path end to end (golden_run): update, check passes, a changed constant fails."""
-    from parity.matrix import golden_run
+def golden_run(mode, root, presets, images, impls):
+    """The matrix path of `parity golden update/check`, serially (a monkeypatched impl stays in this process)."""
+    return run_matrix(presets, images, impls, golden=mode, golden_root=root, progress=False, workers=1)[1]
 
+
+def test_changed_kernel_constant_fails_naming_stage_and_cases(tmp_path, monkeypatch):
+    """The matrix path end to end: update, check passes, a changed constant fails."""
     monkeypatch.setitem(IMPLS, "toy", ToyImpl())
     images = ["tiny_27x27.png", "oddpad_501x300.png"]
     presets = ["llava-1.5", "qwen2-vl"]
-    summary = golden_run("update", tmp_path, presets, images, ["toy"], progress=False)
+    summary = golden_run("update", tmp_path, presets, images, ["toy"])
     assert len(summary.added) == 4
-    assert golden_run("check", tmp_path, presets, images, ["toy"], progress=False).passed
+    assert golden_run("check", tmp_path, presets, images, ["toy"]).passed
     monkeypatch.setitem(globals(), "TOY_SCALE", 0.51)
-    report = golden_run("check", tmp_path, presets, images, ["toy"], progress=False)
+    report = golden_run("check", tmp_path, presets, images, ["toy"])
     assert not report.passed
     by_stage = report.by_stage()
     assert set(by_stage["resize"]) == {f"{p}/toy/{i}" for p in presets for i in images}
-    text = report.render()
+    text = render_golden_report(report.to_dict())
     assert "stage 'resize' changed in 4 cases (cause: code)" in text
     assert "llava-1.5/toy/oddpad_501x300.png" in text
 
@@ -272,29 +278,26 @@ def test_changed_kernel_constant_fails_naming_stage_and_cases(tmp_path, monkeypa
 def test_changed_real_kernel_constant_fails(tmp_path, monkeypatch):
     """A real kernel: llama.cpp's fixed-point Pillow-style resampler (parity.kernels.pillow_fixed)."""
     from parity.kernels import pillow_fixed
-    from parity.matrix import golden_run
 
     preset = "llava-1.5"
-    if "llamacpp" not in IMPLS or IMPLS["llamacpp"].supports(get_preset(preset)) is not None:
-        pytest.skip("llamacpp impl cannot run llava-1.5 here")
+    assert IMPLS["llamacpp"].supports(get_preset(preset)) is None
     images = ["oddpad_501x300.png"]
-    golden_run("update", tmp_path, [preset], images, ["llamacpp"], progress=False)
-    assert golden_run("check", tmp_path, [preset], images, ["llamacpp"], progress=False).passed
+    golden_run("update", tmp_path, [preset], images, ["llamacpp"])
+    assert golden_run("check", tmp_path, [preset], images, ["llamacpp"]).passed
     monkeypatch.setattr(pillow_fixed, "PRECISION_BITS", pillow_fixed.PRECISION_BITS - 6)
-    report = golden_run("check", tmp_path, [preset], images, ["llamacpp"], progress=False)
-    if report.passed:
-        pytest.skip("llamacpp does not use pillow_fixed for llava-1.5 any more")
+    report = golden_run("check", tmp_path, [preset], images, ["llamacpp"])
+    assert not report.passed, "llamacpp's llava-1.5 resize goes through pillow_fixed"
     first_stage = next(iter(report.by_stage()))
     assert first_stage in ("resize", "pad", "tiles")
-    assert f"{preset}/llamacpp/oddpad_501x300.png" in report.render()
+    assert f"{preset}/llamacpp/oddpad_501x300.png" in render_golden_report(report.to_dict())
     assert report.causes() == {"code": len(report.mismatches)}
 
 
 def test_repository_goldens_hold_for_the_curated_images():
     """The committed goldens (fixtures/golden) still match, for the images whose arrays are stored."""
     assert (golden.DEFAULT_ROOT / "manifest.json").is_file(), "the goldens are committed (fixtures/golden)"
-    report = golden.check(images=["tiny_27x27.png"], progress=False)
-    assert report.passed, report.render()
+    report = run_matrix(images=["tiny_27x27.png"], golden="check", progress=False)[1]
+    assert report.passed, render_golden_report(report.to_dict())
 
 
 def test_update_keeps_the_golden_of_a_case_that_now_raises(tmp_path):
@@ -302,7 +305,7 @@ def test_update_keeps_the_golden_of_a_case_that_now_raises(tmp_path):
     update([produced(make_trace())], tmp_path)
     summary = update([Produced(key, error="ValueError: broken")], tmp_path, scope=[key])
     assert summary.removed == [] and summary.kept_errors == [key]
-    assert "raise now; their goldens were kept" in summary.render()
+    assert "raise now; their goldens were kept" in render_update_summary(summary.to_dict())
     assert key in manifest(tmp_path)["cases"]
 
 
@@ -316,15 +319,15 @@ class TestGate:
 
         monkeypatch.setattr(parity.matrix, "run_matrix", lambda *a, **k: pytest.fail("ran the matrix"))
         with pytest.raises(ParityError, match=f"golden manifest not found: {tmp_path / 'manifest.json'}"):
-            golden.check_gate(tmp_path)
+            golden_gate(tmp_path)
 
     def test_an_empty_manifest_fails_without_running(self, tmp_path, monkeypatch):
         import parity.matrix
 
-        golden.write_json_atomic(tmp_path / "manifest.json", {"schema_version": 1, "environments": {}, "cases": {}})
+        write_json_atomic(tmp_path / "manifest.json", {"schema_version": 1, "environments": {}, "cases": {}})
         monkeypatch.setattr(parity.matrix, "run_matrix", lambda *a, **k: pytest.fail("ran the matrix"))
         for allow_new in (False, True):
-            report = golden.check_gate(tmp_path, allow_new=allow_new)
+            report = golden_gate(tmp_path, allow_new=allow_new)
             assert not report.passed
             assert report.summary_line() == ("golden check failed: nothing was checked (no case in scope has a "
                                              "golden) (of 0 cases checked)")
@@ -336,10 +339,10 @@ class TestGate:
         report.require_checked, report.allow_new = True, False  # what check_gate sets without --allow-new
         assert not report.passed
         assert report.summary_line() == "golden check failed: 1 cases have no golden (of 1 cases checked)"
-        text = report.render()
+        text = render_golden_report(report.to_dict())
         assert "1 cases have no golden: toy/toy-impl/b.png" in text and "--allow-new" in text
         report.allow_new = True
-        assert report.passed and "(accepted: --allow-new)" in report.render()
+        assert report.passed and "(accepted: --allow-new)" in render_golden_report(report.to_dict())
         assert report.to_dict()["allow_new"] is True
 
     def test_nothing_checked_fails_the_gate(self, tmp_path):
@@ -369,7 +372,7 @@ class TestGate:
         from parity.errors import ParityError
 
         (tmp_path / "manifest.json").write_bytes(content.encode("latin-1"))
-        for load in (lambda: golden.load_manifest(tmp_path), lambda: golden.check_gate(tmp_path)):
+        for load in (lambda: load_manifest(tmp_path), lambda: golden_gate(tmp_path)):
             with pytest.raises(ParityError, match=message) as e:
                 load()
             assert "\n" not in str(e.value)
@@ -379,7 +382,7 @@ class TestGate:
 
         (tmp_path / "manifest.json").mkdir()
         with pytest.raises(ParityError, match="golden manifest path is a directory"):
-            golden.load_manifest(tmp_path)
+            load_manifest(tmp_path)
 
 
 def test_written_files_follow_the_umask(tmp_path):

@@ -3,7 +3,6 @@ divergences ordered geometry first, progress on stderr)."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -15,9 +14,12 @@ from PIL import Image, ImageOps
 
 from parity import matrix
 from parity.decode import decode_pil
+from parity.decode.profiles import DecodeCache, decode_file
 from parity.errors import ParityError
 from parity.impls import IMPLS, ImageInput
 from parity.presets import get_preset
+from parity.schema import SCHEMA_VERSION
+from parity.summary import CLASS_ORDER, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "fixtures" / "images"
@@ -88,60 +90,65 @@ class TestFixtures:
         assert len(matrix.fixture_images("all")) >= 50
 
     def test_unknown_image_is_a_parity_error(self):
-        with pytest.raises(ParityError, match="fixture image not found"):
+        with pytest.raises(ParityError, match="image not found"):
             matrix.fixture_images(["nope_1x1.png"])
 
 
 class TestDecodeCache:
-    def test_shares_decodes_and_returns_private_copies(self):
+    def test_one_decode_per_file_and_profile(self):
         path = str(IMAGES / "tiny_27x27.png")
-        from parity.impls import reference  # noqa: F401  (imports a module holding decode_pil)
+        cache = DecodeCache()
+        a = decode_file(path, "pil-hf", cache)
+        b = decode_file(path, "pil-hf", cache)
+        c = decode_file(path, "stb", cache)
+        assert (cache.hits, cache.misses) == (1, 2) and a is b and c is not a
 
-        with matrix.decode_cache() as stats:
-            mod = sys.modules["parity.impls.reference"]
-            a = mod.decode_pil(path, "pil-hf")
-            a.rgb[0, 0] = 0
-            b = mod.decode_pil(path, "pil-hf")
-        assert stats == {"hits": 1, "misses": 1}
-        assert b.rgb[0, 0].tolist() == decode_pil(path, "pil-hf").rgb[0, 0].tolist() != [0, 0, 0]
-        assert mod.decode_pil is decode_pil  # restored
+    def test_decoded_pixels_are_read_only(self):
+        decoded = decode_file(str(IMAGES / "tiny_27x27.png"), "pil-hf", DecodeCache())
+        shared = decoded.rgb
+        with pytest.raises(ValueError):
+            shared[0, 0, 0] = 1  # an impl cannot alter what another sees
 
-    def test_private_copy_walks_results(self):
-        from parity.decode import Decoded
-
-        d = Decoded(np.zeros((2, 2, 3), np.uint8), "p", {"w": 2})
-        c = matrix.private_copy((d, "note"))
-        assert c[1] == "note" and c[0].policy == "p"
-        c[0].rgb[0, 0, 0] = 9
-        assert d.rgb[0, 0, 0] == 0 and c[0].rgb is not d.rgb
+    def test_a_rewritten_file_is_decoded_again(self, tmp_path):
+        path = tmp_path / "x.png"
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(path)
+        cache = DecodeCache()
+        first = decode_file(str(path), "pil-hf", cache)
+        Image.fromarray(np.full((4, 5, 3), 7, np.uint8)).save(path)
+        second = decode_file(str(path), "pil-hf", cache)
+        assert first.rgb.shape == (4, 4, 3) and second.rgb.shape == (4, 5, 3) and cache.misses == 2
 
     def test_traces_identical_with_and_without_cache(self):
         preset = get_preset("llava-1.5")
         impl = IMPLS["hf-pil"]
-        assert impl.supports(preset) is None
-        image = ImageInput(str(IMAGES / "oddpad_501x300.png"))
-        plain = impl.run(image, preset)
-        with matrix.decode_cache():
-            impl.run(image, preset)
-            cached = impl.run(image, preset)
+        path = str(IMAGES / "oddpad_501x300.png")
+        plain = impl.run(ImageInput(path), preset)
+        cache = DecodeCache()
+        impl.run(ImageInput(path, cache=cache), preset)
+        cached = impl.run(ImageInput(path, cache=cache), preset)
+        assert cache.hits == 1
         assert [s.sha256 for s in plain.stages] == [s.sha256 for s in cached.stages]
 
 
 class TestRunMatrix:
     @pytest.fixture(scope="class")
     def results(self):
-        return matrix.run_matrix(["llava-1.5", "qwen2-vl"], ["tiny_27x27.png", "oddpad_501x300.png"], progress=False)
+        return matrix.run_matrix(["llava-1.5", "qwen2-vl"], ["tiny_27x27.png", "oddpad_501x300.png"], progress=False,
+                                 workers=1)[0]
 
     def test_shape_of_results(self, results):
-        assert results["schema_version"] == 1
+        assert results["schema_version"] == SCHEMA_VERSION
         assert results["presets"] == ["llava-1.5", "qwen2-vl"]
-        assert len(results["cases"]) == 4
+        assert [(c["preset"], c["image"]) for c in results["cases"]] == [
+            ("llava-1.5", "tiny_27x27.png"), ("llava-1.5", "oddpad_501x300.png"),
+            ("qwen2-vl", "tiny_27x27.png"), ("qwen2-vl", "oddpad_501x300.png")]
         json.loads(json.dumps(results))  # JSON-able as is
         case = results["cases"][0]
-        assert {"preset", "image", "baseline", "impls", "diffs", "errors", "first_divergences"} <= set(case)
+        assert {"preset", "image", "baseline", "impls", "diffs", "errors", "first_divergences", "geometry"} <= set(case)
 
-    def test_decodes_are_reused(self, results):
-        assert results["decode_cache"]["hits"] > 0
+    def test_decodes_are_shared_across_presets_of_an_image(self, results):
+        last = [c for c in results["cases"] if c["image"] == "oddpad_501x300.png"][-1]
+        assert last["decode_cache"]["hits"] > 0
 
     def test_summary_counts_every_comparison(self, results):
         n_compared = sum(len(c["diffs"]) + len([e for e in c["errors"] if e not in c["diffs"]])
@@ -149,13 +156,15 @@ class TestRunMatrix:
         totals = results["summary"]["totals"]
         assert sum(totals.values()) == n_compared
 
-    def test_progress_goes_to_stderr(self):
-        buf = io.StringIO()
-        bar = matrix.Progress(4, stream=buf)
-        for i in range(4):
-            bar.step(f"case {i}")
-        text = buf.getvalue()
-        assert "4/4 cases" in text and "case 3" in text
+    def test_two_workers_give_the_same_rows(self, results):
+        parallel = matrix.run_matrix(["llava-1.5", "qwen2-vl"], ["tiny_27x27.png", "oddpad_501x300.png"],
+                                     progress=False, workers=2)[0]
+
+        def rows(r):
+            return [(c["preset"], c["image"], {n: [s["sha256"] for s in i["trace"]["stages"]]
+                                               for n, i in c["impls"].items()}) for c in r["cases"]]
+
+        assert rows(parallel) == rows(results)
 
     def test_unknown_preset_and_impl(self):
         with pytest.raises(ParityError, match="unknown preset"):
@@ -182,51 +191,51 @@ def test_divergences_are_ordered_geometry_first():
         {"preset": "p", "image": "c", "baseline": "ref", "impls": {"ref": {}, "x": {}, "y": {}}, "errors": {"z": "boom"},
          "diffs": {"x": _diff("plan", [plan]), "y": _diff(None, [])}},
     ]}
-    s = matrix.summarize(results)
+    s = summarize(results)
     assert [d["class"] for d in s["divergences"]] == ["error", "geometry", "pixels", "float"]
     assert s["divergences"][1]["examples"][0]["detail"] == "plan differs in grid: [1, 2] vs [2, 1]"
     assert s["totals"]["identical"] == 1 and s["totals"]["error"] == 1
-    assert s["per_preset_impl"]["p"]["x"] == {**{c: 0 for c in matrix.CLASS_ORDER}, "geometry": 1, "pixels": 1,
+    assert s["per_preset_impl"]["p"]["x"] == {**{c: 0 for c in CLASS_ORDER}, "geometry": 1, "pixels": 1,
                                                "float": 1}
 
 
-def test_matrix_main_writes_reports_and_exit_code(tmp_path, monkeypatch):
-    """python -m parity.matrix: reports written; exit 0 with no goldens, 1 after a golden regression."""
-    from parity import golden
+def test_parity_matrix_writes_reports_and_exit_code(tmp_path):
+    """`parity matrix`: reports written; exit 1 with cases lacking goldens? no: 0 (new cases are listed),
+    0 once recorded, 1 after a golden regression."""
+    from parity.cli import main
 
     out, gold = tmp_path / "reports", tmp_path / "golden"
-    args = ["--out", str(out), "--golden", str(gold), "--presets", "llava-1.5", "--images", "tiny_27x27.png",
-            "--quiet"]
-    assert matrix.main(args) == 0
+    args = ["matrix", "--out", str(out), "--root", str(gold), "--model", "llava-1.5", "--images", "tiny_27x27.png",
+            "--workers", "1"]
+    assert main(args) == 0
     for f in ("index.html", "summary.md", "results.json"):
         assert (out / f).exists()
-    golden.update(presets=["llava-1.5"], images=["tiny_27x27.png"], root=gold, progress=False)
-    assert matrix.main(args) == 0
+    assert main(["golden", "update", "--root", str(gold), "--model", "llava-1.5", "--images", "tiny_27x27.png",
+                 "--workers", "1"]) == 0
+    assert main(args) == 0
     m = json.loads((gold / "manifest.json").read_text())
     key = next(iter(m["cases"]))
     m["cases"][key]["stages"]["decode"]["sha256"] = "0" * 64
     (gold / "manifest.json").write_text(json.dumps(m))
-    assert matrix.main(args) == 1
+    assert main(args) == 1
     assert json.loads((out / "results.json").read_text())["golden"]["by_stage"] == {"decode": [key]}
     assert f"stage `decode` changed in 1 cases: {key}" in (out / "summary.md").read_text()
     assert 'class="cell regressed"' in (out / "index.html").read_text()
 
 
 def test_a_failing_case_is_recorded_and_the_matrix_goes_on(monkeypatch, tmp_path):
-    import parity.case
-    from parity.golden import GoldenCheck
+    import parity.engine
 
-    real = parity.case.run_case
+    real = parity.engine.run_case
 
     def flaky(path, preset, *a, **kw):
         if preset.name == "llava-1.5":
             raise RuntimeError("broken impl state")
         return real(path, preset, *a, **kw)
 
-    monkeypatch.setattr(parity.case, "run_case", flaky)
-    checker = GoldenCheck(tmp_path)
-    results = matrix.run_matrix(["llava-1.5", "pixtral"], ["tiny_27x27.png"], hooks=[matrix.golden_hook(checker.add)],
-                                progress=False)
+    monkeypatch.setattr(parity.engine, "run_case", flaky)
+    results, _ = matrix.run_matrix(["llava-1.5", "pixtral"], ["tiny_27x27.png"], golden="check", golden_root=tmp_path,
+                                   progress=False, workers=1)
     failed, ok = results["cases"]
     assert set(failed["errors"].values()) == {"RuntimeError: broken impl state"}
     assert failed["golden"] and set(failed["golden"].values()) == {"error"}
@@ -245,5 +254,5 @@ def test_an_impl_whose_supports_raises_is_listed_unsupported(monkeypatch):
             return {"name": self.name, "version": self.version, "description": self.description}
 
     monkeypatch.setitem(IMPLS, "broken", Broken())
-    results = matrix.run_matrix(["pixtral"], ["tiny_27x27.png"], progress=False)
+    results, _ = matrix.run_matrix(["pixtral"], ["tiny_27x27.png"], progress=False, workers=1)
     assert "supports() raised ValueError" in results["unsupported"]["pixtral"]["broken"]

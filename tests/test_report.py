@@ -3,6 +3,7 @@ and image exists, summary.md, and a real headless Chromium loading the pages."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 from PIL import Image
 
 from parity import matrix
-from parity.report import html, markdown
+from parity.cli import main
+from parity.engine import case_dict
+from parity.report import browser, html, markdown
 
 
 class TestPictures:
@@ -58,9 +61,10 @@ class TestPictures:
 def site(tmp_path_factory):
     """A real (small) matrix report: two presets, two images, every impl that supports them."""
     out = tmp_path_factory.mktemp("reports")
-    results, report = matrix.matrix_report(out, tmp_path_factory.mktemp("golden"), ["llava-1.5", "llama-3.2-vision"],
-                                           ["oddpad_501x300.png", "tiny_27x27.png"], progress=False)
-    return out, results
+    code = main(["matrix", "--out", str(out), "--root", str(tmp_path_factory.mktemp("golden")), "--model",
+                 "llava-1.5,llama-3.2-vision", "--images", "oddpad_501x300.png,tiny_27x27.png"])
+    assert code == 0  # no goldens under that root: new cases are listed, not failed
+    return out, json.loads((out / "results.json").read_text())
 
 
 class TestSite:
@@ -108,13 +112,14 @@ class TestSite:
         case.traces["altered"] = replace(base, impl="altered", stages=tuple(
             replace(s, value=resized) if s.name == "resize" else s for s in base.stages))
         case.diffs["altered"] = compare_traces(base, case.traces["altered"], preset["image_std"])
-        d = matrix.case_dict(case, 0.0)
+        d = case_dict(case, 0.0)
         html.CaseAssets(tmp_path)(case, d)
         (tmp_path / "cases").mkdir()
         (tmp_path / d["assets"]["page"]).write_text(html.render_case(d))
 
         text = (tmp_path / d["assets"]["page"]).read_text()
         assert "<th>stage</th>" in text and "|Δ| heatmaps of <code>resize</code>" in text
+        assert "<h2>Geometry</h2>" in text and "<th>tokens</th>" in text
         assert "Stage images, side by side" in text
         assert list(d["assets"]["heatmaps"]) == ["altered"] and list(d["assets"]["heatmaps"]["altered"]) == ["resize"]
         items = d["assets"]["heatmaps"]["altered"]["resize"]["items"]
@@ -130,14 +135,23 @@ class TestSite:
         assert md.startswith("## vlm-parity matrix")
         assert "**Goldens**" in md and "### Divergences from the baseline (geometry first)" in md
         assert "### Agreement per preset and impl" in md
+        assert "### Geometry that differs from the baseline (resized size, grid, image tokens)" in md
         assert md == markdown.render_summary(results)
 
+    def test_every_case_page_leads_with_the_geometry_of_each_impl(self, site):
+        out, results = site
+        for c in results["cases"]:
+            text = (out / c["assets"]["page"]).read_text()
+            assert text.index("<h2>Geometry</h2>") < text.index("<th>stage</th>")
+            for impl in c["geometry"]:
+                assert f"<tr><th>{impl}</th>" in text
 
-@pytest.mark.skipif(html.find_browser() is None, reason="chromium not installed (apt-get install -y chromium); "
+
+@pytest.mark.skipif(browser.find_browser() is None, reason="chromium not installed (apt-get install -y chromium); "
                                                         "CI must install it for this check")
 def test_pages_render_in_headless_chromium(site):
     out, _ = site
-    checks = html.browser_check_site(out, max_case_pages=2)
+    checks = browser.browser_check_site(out, max_case_pages=2)
     assert len(checks) == 3
     for c in checks:
         assert c["error"] is None, c
@@ -147,11 +161,11 @@ def test_pages_render_in_headless_chromium(site):
     assert any(c["images"] > 0 for c in checks[1:])
 
 
-@pytest.mark.skipif(html.find_browser() is None, reason="chromium not installed")
+@pytest.mark.skipif(browser.find_browser() is None, reason="chromium not installed")
 def test_browser_check_catches_broken_images_and_console_errors(tmp_path):
     page = tmp_path / "bad.html"
     page.write_text(html.page("bad", '<img src="missing.png" alt="x"><script>console.error("boom")</script>'))
-    c = html.browser_check(page)
+    c = browser.browser_check(page)
     assert not c["ok"]
     assert c["broken"] == 1
     assert any("boom" in m for m in c["console"])

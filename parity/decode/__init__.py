@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from parity.errors import BadImage, ParityError
+from parity.files import MAX_IMAGE_BYTES, check_regular, human_bytes, read_regular
 
 ALPHA_MODES = ("drop", "white", "black")
 
@@ -89,8 +90,6 @@ class Decoded:
 
 def check_image_path(path: str | os.PathLike) -> None:
     """What ``read_bytes`` refuses, without reading: the CLI checks each IMAGE before running impls."""
-    from parity.export import MAX_IMAGE_BYTES, check_regular, human_bytes
-
     size = check_regular(path, "image", BadImage)
     if size == 0:
         raise BadImage(f"image file is empty (0 bytes): {path}")
@@ -102,8 +101,6 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     """Read an image file, with a one-line BadImage for the usual failures: not found, a directory,
     not a regular file (a FIFO would block, /dev/zero never ends), a symlink loop, over
     ``MAX_IMAGE_BYTES`` (512 MiB), unreadable, empty."""
-    from parity.export import MAX_IMAGE_BYTES, read_regular
-
     data = read_regular(path, "image", MAX_IMAGE_BYTES, BadImage)
     if not data:
         raise BadImage(f"image file is empty (0 bytes): {path}")

@@ -48,6 +48,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from parity.decode import open_pil, read_bytes
@@ -109,7 +110,6 @@ class GoImage:
 def go_image_from_rgb(rgb: np.ndarray, go_type: str = "*image.RGBA",
                       approximate: str | None = None) -> GoImage:
     """An opaque image from RGB uint8 (stage injection, or a Pillow-decoded non-PNG)."""
-    import cv2
 
     out = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2RGBA)  # alpha 0xff
     return GoImage(go_type, out, approximate)
@@ -155,7 +155,6 @@ def _gray16(v: np.ndarray) -> np.ndarray:
 
 def _cv2_16bit(data: bytes, label: str) -> np.ndarray:
     """16-bit samples, RGB(A) order (OpenCV keeps all 16 bits; Pillow keeps the high byte)."""
-    import cv2
 
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16:

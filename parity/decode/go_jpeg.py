@@ -47,6 +47,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
+import jpeglib
 import numpy as np
 
 from parity.errors import BadImage, ParityError
@@ -431,7 +432,6 @@ def _quiet_stderr():
 
 def read_coefficients(data: bytes, ncomp: int) -> list[np.ndarray]:
     """Quantized DCT coefficients per component, (blocks down, blocks across, 8, 8) int16, natural order."""
-    import jpeglib
 
     with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp:
         tmp.write(data)

@@ -23,6 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from parity.decode import POLICIES, Decoded, decode_pil, read_bytes
 from parity.decode.go import decode_go, premultiplied_rgba8
 from parity.decode.jpeg.libjpeg import IJG_VERSION, decode_jpeg_ijg8d
@@ -111,11 +113,20 @@ class DecodeCache:
             self._items.move_to_end(key)
             return self._items[key]
         self.misses += 1
-        value = decode()
+        value = _read_only(decode())
         self._items[key] = value
         while len(self._items) > self.max_items:
             self._items.popitem(last=False)
         return value
+
+
+def _read_only(decoded: Decoded) -> Decoded:
+    """The shared pixels cannot be changed by one impl under another's feet."""
+    decoded.rgb.setflags(write=False)
+    for arr in vars(decoded.native).values() if decoded.native is not None and hasattr(decoded.native, "__dict__") else ():
+        if isinstance(arr, np.ndarray):
+            arr.setflags(write=False)
+    return decoded
 
 
 def _identity(path: str) -> tuple:

@@ -18,18 +18,14 @@ Pillow refuses a bad CRC in a critical or text chunk and a bad Adler-32, so a PN
 re-read with its CRCs recomputed and its zlib stream re-wrapped (``png_as_stb_reads``): the samples are
 unchanged, and what stb accepts decodes.
 
-Other formats (BMP, GIF, TGA...): Pillow, marked approximate. With llama-cpp-python installed (an
-optional extra), ``decode_with_libmtmd`` runs the real stb from its ``libmtmd`` as a cross-check.
+Other formats (BMP, GIF, TGA...): Pillow, marked approximate.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import struct
 import zlib
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -121,50 +117,6 @@ def _open_png_as_stb(data: bytes, label: str) -> Image.Image:
         if repaired is None:
             raise
         return open_pil(repaired, label)
-
-
-@cache
-def _libmtmd_stb():
-    """(stbi_load_from_memory, stbi_image_free, library path) from llama-cpp-python's libmtmd, or None."""
-    try:
-        import llama_cpp  # noqa: F401  (optional extra)
-    except Exception:
-        return None
-    root = Path(llama_cpp.__file__).parent
-    names = ("libmtmd.so", "libmtmd.dylib", "mtmd.dll")
-    for cand in [p for n in names for p in root.rglob(n)]:
-        try:
-            lib = ctypes.CDLL(os.fspath(cand))
-            load, free = lib.stbi_load_from_memory, lib.stbi_image_free
-        except (OSError, AttributeError):
-            continue
-        load.restype = ctypes.POINTER(ctypes.c_ubyte)
-        load.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int),
-                         ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int), ctypes.c_int]
-        free.argtypes = [ctypes.c_void_p]
-        return load, free, os.fspath(cand)
-    return None
-
-
-def stb_available() -> bool:
-    """Whether the real stb (llama-cpp-python's libmtmd) is importable, for cross-checks."""
-    return _libmtmd_stb() is not None
-
-
-def decode_with_libmtmd(data: bytes) -> np.ndarray | None:
-    """The real stb, through libmtmd: (H, W, 3) uint8, or None when stb cannot read the bytes."""
-    found = _libmtmd_stb()
-    if found is None:
-        return None
-    load, free, _ = found
-    x, y, n = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
-    ptr = load(data, len(data), ctypes.byref(x), ctypes.byref(y), ctypes.byref(n), 3)
-    if not ptr:
-        return None
-    try:
-        return np.ctypeslib.as_array(ptr, shape=(y.value, x.value, 3)).copy()
-    finally:
-        free(ptr)
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:

@@ -34,8 +34,10 @@ from collections.abc import Callable
 from functools import cache
 from importlib import metadata
 
+import hf_processors_rs as hpr
 import numpy as np
 
+from parity.arrays import hwc
 from parity.errors import BadImage, ParityError
 from parity.families import llava as llava_geometry
 from parity.families import qwen2_vl as qwen_geometry
@@ -55,7 +57,6 @@ def _version() -> str:
 
 @cache
 def _processor(stem: str, config_json: str, backend: str):
-    import hf_processors_rs as hpr
 
     return hpr.AutoImageProcessor.from_dict(json.loads(config_json), backend=backend,
                                             processor_type=f"{stem}ImageProcessor")
@@ -97,8 +98,6 @@ def unpatchify(patches: np.ndarray, grid_thw, channels: int, temporal: int, patc
     return x.reshape(t * temporal, channels, gh * patch, gw * patch)[0]
 
 
-def _hwc(chw: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.moveaxis(chw, 0, -1))
 
 
 def stages_qwen2_vl(preset: Preset, backend: str, src, image_size: list[int], rec: TraceBuilder) -> None:
@@ -109,7 +108,7 @@ def stages_qwen2_vl(preset: Preset, backend: str, src, image_size: list[int], re
     grid = out["image_grid_thw"]
     p, m = int(s["patch_size"]), int(s["merge_size"])
     raw = _call(processor(preset, backend, **_RAW), src)["pixel_values"]
-    resized = _hwc(exact_uint8(unpatchify(raw, grid[0], 3, int(s["temporal_patch_size"]), p, m), "resize"))
+    resized = hwc(exact_uint8(unpatchify(raw, grid[0], 3, int(s["temporal_patch_size"]), p, m), "resize"))
     thw = tuple(int(v) for v in grid[0])
     plan = qwen_geometry.make_plan(tuple(image_size), resized.shape[:2], p, qwen_geometry.tokens_hf(thw, m))
     if plan.image_grid_thw != thw:
@@ -131,7 +130,7 @@ def stages_clip(preset: Preset, backend: str, src, image_size: list[int], rec: T
     plan = llava_geometry.make_plan(tuple(image_size), tuple(image_size), size,
                                     llava_geometry.center_crop_box(*size, crop, crop), tokens)
     rec.add("plan", plan.to_dict(), "plan", note="resized: the shape of its output with the center crop off")
-    rec.add("resize", _hwc(exact_uint8(resized, "resize")), "HWC", note="its output with crop/rescale/normalize off")
+    rec.add("resize", hwc(exact_uint8(resized, "resize")), "HWC", note="its output with crop/rescale/normalize off")
     rec.add("tiles", exact_uint8(cropped, "center crop"), "tiles,C,H,W uint8",
             note="center crop: its output with rescale/normalize off")
     rec.add("pack", out, "batch,C,H,W")
@@ -178,7 +177,7 @@ class HfProcessorsRsImpl(Impl):
         identity = _build("CLIP", {**_IDENTITY, "do_convert_rgb": preset.hf_config.get("do_convert_rgb", True)},
                           self.backend)
         try:
-            decoded = _hwc(exact_uint8(_call(identity, path)["pixel_values"][0], "decode"))
+            decoded = hwc(exact_uint8(_call(identity, path)["pixel_values"][0], "decode"))
         except ValueError as e:  # the library's decoder refusing the file
             raise ParityError(f"hf-processors-rs cannot decode {os.path.basename(path)}: {e}") from None
         rec.add("decode", decoded, "HWC",

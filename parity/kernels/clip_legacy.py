@@ -7,9 +7,7 @@ Source: ggerganov/llama.cpp, commit c392e5094deaf2d1a7c18683214f007fad3fe42b,
 
 Bit-exactness rests on reproducing each C++ operation's precision: expressions with ``double``
 literals (``-1.0 / 3 * d0``) are evaluated in float64 and narrowed to float32 where the C++ assigns them
-to a ``float`` (or, in bicubic_resize's horizontal pass where the operands are integers, by an
-equivalent float32 form checked over every input triple); everything else is float32, one rounding per
-operation in source order. That is the x86-64 build (SSE2, no FMA contraction: clip.cpp does not get
+to a ``float``; everything else is float32, one rounding per operation in source order. That is the x86-64 build (SSE2, no FMA contraction: clip.cpp does not get
 ggml-cpu's ``-march`` flags); an ARM build may contract ``a + b * t`` into FMAs and differ.
 ``std::round`` is half away from zero, not numpy's half-to-even. Images are (H, W, 3) uint8, as
 ``clip_image_u8`` holds them (interleaved RGB); kernels never modify their input.
@@ -17,6 +15,7 @@ ggml-cpu's ``-march`` flags); an ARM build may contract ``a + b * t`` into FMAs 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 F32 = np.float32
@@ -48,60 +47,61 @@ def round_half_away_u8(v: np.ndarray) -> np.ndarray:
     return r.astype(np.uint8)
 
 
+#: elements (output pixels x channels) per block of work: big enough to amortise numpy's per-call cost,
+#: small enough that a block's float64 scratch (~6 arrays) stays in cache
+_BLOCK_ELEMS = 1 << 15
+
+
+def _cubic_coefficients_into(samples: np.ndarray, scratch: np.ndarray, out: np.ndarray) -> None:
+    """a1, a2, a3 of bicubic_resize from the 4 samples of every element, exactly as the C++ computes them.
+
+    ``samples``: (n, 4, m) float64 holding the differences to the centre sample d0, (unused), d2, d3,
+    overwritten; ``scratch``: (n, m) float64; ``out``: (3, n, m) float32 receiving a1, a2, a3.
+
+    The C++ subtracts the centre sample (``d0 = C[0] - C[1]``...: ints for the horizontal pass, floats
+    for the vertical one; the caller forms them), then evaluates ``-1.0 / 3 * d0 + d2 - 1.0 / 6 * d3``,
+    ``1.0 / 2 * d0 + 1.0 / 2 * d2`` and ``-1.0 / 6 * d0 - 1.0 / 2 * d2 + 1.0 / 6 * d3`` in double (double
+    literals) and stores floats. Same roundings here: ``1/6 * d3`` is shared, ``-(1/6 * d0) - d2 / 2`` is
+    ``-(1/6 * d0 + d2 / 2)`` (negation and halving are exact), each narrowed once to float32."""
+    d0, d2, d3 = samples[:, 0], samples[:, 2], samples[:, 3]
+    d3 *= _SIXTH  # 1.0 / 6 * d3, used by a1 and a3
+    np.multiply(d0, _THIRD, out=scratch)
+    scratch += d2
+    scratch -= d3
+    np.copyto(out[0], scratch, casting="same_kind")  # a1: double -> float
+    np.add(d0, d2, out=scratch)
+    scratch *= _HALF
+    np.copyto(out[1], scratch, casting="same_kind")  # a2
+    d0 *= _SIXTH
+    d2 *= _HALF
+    d0 += d2
+    np.subtract(d3, d0, out=d0)
+    np.copyto(out[2], d0, casting="same_kind")  # a3
+
+
 def _cubic_coefficients(d0: np.ndarray, d2: np.ndarray, d3: np.ndarray):
-    """a1, a2, a3 of bicubic_resize from float64 differences to the centre sample.
-
-    The C++ evaluates ``-1.0 / 3 * d0 + d2 - 1.0 / 6 * d3``, ``1.0 / 2 * d0 + 1.0 / 2 * d2`` and
-    ``-1.0 / 6 * d0 - 1.0 / 2 * d2 + 1.0 / 6 * d3`` in double (double literals) and stores floats.
-    Rewritten with the same roundings: ``1/6 * d3`` is shared, ``-(1/6 * d0) - d2 / 2`` is
-    ``-(1/6 * d0 + d2 / 2)`` (negation and halving are exact)."""
-    s3 = _SIXTH * d3
-    a1 = _THIRD * d0
-    a1 += d2
-    a1 -= s3
-    a2 = d0 + d2
-    a2 *= _HALF
-    a3 = _SIXTH * d0
-    a3 += _HALF * d2
-    np.subtract(s3, a3, out=a3)
-    return a1.astype(F32), a2.astype(F32), a3.astype(F32)
+    """a1, a2, a3 (float32) of bicubic_resize from 1-D float64 differences to the centre sample (a pure
+    wrapper of ``_cubic_coefficients_into``, for tests)."""
+    d = np.stack([np.asarray(d0, np.float64), np.zeros(np.shape(d0)), np.asarray(d2, np.float64),
+                  np.asarray(d3, np.float64)], axis=-2)[None]
+    out = np.empty((3,) + d.shape[:1] + d.shape[2:], dtype=F32)
+    _cubic_coefficients_into(d, np.empty(out.shape[1:]), out)
+    return out[0, 0], out[1, 0], out[2, 0]
 
 
-def _cubic_coefficients_int(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray):
-    """a1, a2, a3 of the horizontal pass, whose differences are integers, without float64 work.
-
-    Exactly: a1 = (-2 p0 - 3 p1 + 6 p2 - p3) / 6, a2 = (p0 - 2 p1 + p2) / 2, a3 = (-p0 + 3 p1 - 3 p2 + p3) / 6.
-    The C++'s double evaluation narrowed to float equals the correctly rounded float32 quotient of the
-    integer numerator, except where the numerator is 0 and the double path leaves a residual such as
-    -1.4e-14 (checked for all 511^3 difference triples); those elements are recomputed the C++ way."""
-    n1 = 6 * p2 - 2 * p0 - 3 * p1 - p3  # |n| <= 12 * 255: int16 is enough
-    n3 = p3 - p0 + 3 * (p1 - p2)
-    a1 = n1.astype(F32) / F32(6)
-    a2 = (p0 + p2 - 2 * p1).astype(F32) * F32(0.5)
-    a3 = n3.astype(F32) / F32(6)
-    for which, (a, n) in enumerate(((a1, n1), (a3, n3))):
-        zero = np.flatnonzero(n.reshape(-1) == 0)
-        q0, q1, q2, q3 = (q.reshape(-1)[zero] for q in (p0, p1, p2, p3))
-        residual = (q0 != q1) | (q2 != q1) | (q3 != q1)
-        if residual.any():
-            d1 = q1[residual].astype(np.float64)
-            exact = _cubic_coefficients(q0[residual] - d1, q2[residual] - d1, q3[residual] - d1)
-            a.reshape(-1)[zero[residual]] = exact[2 * which]
-    return a1, a2, a3
-
-
-def _cubic_eval(a0, a1, a2, a3, t):
-    """``a0 + a1 * t + a2 * t * t + a3 * t * t * t`` in float32, left to right (in place on a1..a3)."""
+def _cubic_eval_into(c1: np.ndarray, a: np.ndarray, t: np.ndarray, out: np.ndarray) -> None:
+    """``a0 + a1 * t + a2 * t * t + a3 * t * t * t`` in float32, left to right, into ``out``
+    (``a`` = (a1, a2, a3) is overwritten; ``c1`` is a0, the centre sample)."""
+    a1, a2, a3 = a
     a1 *= t
-    a1 += a0
+    a1 += c1  # a0 + a1 * t (a0 from bytes: exact in float32)
     a2 *= t
     a2 *= t
     a1 += a2
     a3 *= t
     a3 *= t
     a3 *= t
-    a1 += a3
-    return a1
+    np.add(a1, a3, out=out)
 
 
 def _cubic_taps(n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray]:
@@ -116,34 +116,90 @@ def _cubic_taps(n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, frac
 
 
+def _transpose_hw(img: np.ndarray) -> np.ndarray:
+    """(H, W, 3) -> (W, H, 3) contiguous, uint8 or float32: a pure element move (OpenCV's blocked
+    transpose, ~10x numpy's strided copy of 3-element pixels)."""
+
+    h, w = img.shape[:2]
+    return cv2.transpose(np.ascontiguousarray(img)).reshape(w, h, 3)
+
+
 def resize_bicubic_llamacpp_legacy(img: np.ndarray, width: int, height: int) -> np.ndarray:
     """clip.cpp ``bicubic_resize``: 4-point cubic *Lagrange* interpolation (through samples x-1..x+2;
     not Keys/Catmull-Rom), no antialiasing at any scale, edge samples clamped; rows are interpolated
     first along x (float32 per source row), then the 4 row results along y, rounded half away from zero.
 
     Sampling position is ``(int)(src/dst * j)`` with the fraction from the same float32 product (no
-    half-pixel centre), so the output is shifted towards the top-left compared with PIL."""
+    half-pixel centre), so the output is shifted towards the top-left compared with PIL.
+
+    Vectorised as two passes with the C++'s per-element arithmetic: the horizontal one computes
+    C[jj] once per (source row, output column, channel), on the transposed image so that the 4 taps
+    are whole-row gathers; the vertical one combines the 4 rows each output row reads. Both run in
+    blocks of ``_BLOCK_ELEMS`` elements with preallocated scratch."""
     _check_image(img)
     _check_size(width, height)
     ny, nx = img.shape[:2]
     xi, dx = _cubic_taps(nx, width)
     yi, dy = _cubic_taps(ny, height)
     rows = np.unique(yi)  # only source rows some output row reads
-    src = img[rows].reshape(len(rows), nx * 3).astype(np.int16)
-    # horizontal pass on (source row, output column * 3 + channel): C[jj] of the C++ for every row
-    chan = np.arange(3)
-    p0, p1, p2, p3 = (np.take(src, (xi[:, k, None] * 3 + chan).reshape(-1), axis=1) for k in range(4))
-    a1, a2, a3 = _cubic_coefficients_int(p0, p1, p2, p3)
-    horiz = _cubic_eval(p1.astype(F32), a1, a2, a3, np.repeat(dx, 3))  # (R, W*3) float32
+    n_rows = len(rows)
+
+    # horizontal pass: C[jj] for every (output column j, source row, channel) -> (width, rows * 3)
+    cols = _transpose_hw(img[rows] if n_rows != ny else img).reshape(nx, n_rows * 3)
+    m = n_rows * 3
+    horiz_t = np.empty((width, m), dtype=F32)
+    step = max(1, _BLOCK_ELEMS // m)
+    taps = np.empty((step, 4, m), dtype=np.uint8)
+    samples = np.empty((step, 4, m), dtype=np.float64)
+    scratch = np.empty((step, m), dtype=np.float64)
+    coef = np.empty((3, step, m), dtype=F32)
+    for j0 in range(0, width, step):
+        j1 = min(j0 + step, width)
+        n = j1 - j0
+        np.take(cols, xi[j0:j1], axis=0, out=taps[:n], mode="clip")  # bytes at x-1, x, x+1, x+2 (clamped)
+        s = samples[:n]
+        np.copyto(s, taps[:n])
+        for k in (0, 2, 3):  # d0, d2, d3: int - int, exact (the C++ subtracts ints, then converts)
+            s[:, k] -= s[:, 1]
+        _cubic_coefficients_into(s, scratch[:n], coef[:, :n])
+        _cubic_eval_into(taps[:n, 1], coef[:, :n], dx[j0:j1, None], horiz_t[j0:j1])
+    horiz = _transpose_hw(horiz_t.reshape(width, n_rows, 3)).reshape(n_rows, width * 3)
+
     # vertical pass: the 4 row results of rows y-1..y+2 for every output row
-    pos = np.searchsorted(rows, yi)  # (H, 4) indices into horiz
-    c1 = horiz[pos[:, 1]]
-    e0 = horiz[pos[:, 0]] - c1  # float - float stored in a float (d0 = C[0] - C[1])
-    e2 = horiz[pos[:, 2]] - c1
-    e3 = horiz[pos[:, 3]] - c1
-    b1, b2, b3 = _cubic_coefficients(e0.astype(np.float64), e2.astype(np.float64), e3.astype(np.float64))
-    out = _cubic_eval(c1, b1, b2, b3, dy[:, None])
-    return round_half_away_u8(out).reshape(height, width, 3)
+    pos = np.searchsorted(rows, yi)  # (height, 4) indices into horiz
+    m = width * 3
+    out = np.empty((height, m), dtype=np.uint8)
+    step = max(1, _BLOCK_ELEMS // m)
+    c = np.empty((step, 4, m), dtype=F32)
+    diff = np.zeros((step, 4, m), dtype=F32)  # column 1 (C[1] - C[1]) stays 0, unused
+    samples = np.empty((step, 4, m), dtype=np.float64)
+    scratch = np.empty((step, m), dtype=np.float64)
+    coef = np.empty((3, step, m), dtype=F32)
+    value = np.empty((step, m), dtype=F32)
+    for i0 in range(0, height, step):
+        i1 = min(i0 + step, height)
+        n = i1 - i0
+        np.take(horiz, pos[i0:i1], axis=0, out=c[:n], mode="clip")
+        for k in (0, 2, 3):  # d0 = C[0] - C[1] ...: float - float stored in a float
+            np.subtract(c[:n, k], c[:n, 1], out=diff[:n, k])
+        s = samples[:n]
+        np.copyto(s, diff[:n])  # then widened to double by the double literals
+        _cubic_coefficients_into(s, scratch[:n], coef[:, :n])
+        _cubic_eval_into(c[:n, 1], coef[:, :n], dy[i0:i1, None], value[:n])
+        _round_half_away_into(value[:n], scratch[:n], out[i0:i1])
+    return out.reshape(height, width, 3)
+
+
+def _round_half_away_into(v: np.ndarray, scratch: np.ndarray, out: np.ndarray) -> None:
+    """``(uint8) min(max(std::round(v), 0.0f), 255.0f)`` of float32 ``v`` into uint8 ``out``.
+
+    In float64 ``v + 0.5`` is exact, so its floor is round-half-up of v, which is std::round for
+    v >= 0 (negative v clamp to 0 either way); clamping to [0, 255] before the truncating cast gives
+    the same byte (truncation is floor for values >= 0; 0 and 255 are whole)."""
+    np.copyto(scratch, v)
+    scratch += 0.5
+    np.clip(scratch, 0.0, 255.0, out=scratch)
+    np.copyto(out, scratch, casting="unsafe")
 
 
 def resize_bilinear_llamacpp_legacy(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -223,7 +279,8 @@ def pad_to_square_llamacpp_legacy(img: np.ndarray, colour=(122, 116, 104)) -> np
     ny, nx = img.shape[:2]
     side = max(nx, ny)
     out = np.empty((side, side, 3), dtype=np.uint8)
-    out[:] = np.asarray(colour, dtype=np.uint8)
+    # filled a row at a time (one long contiguous copy per row; broadcasting 3 bytes is ~50x slower)
+    out.reshape(side, side * 3)[:] = np.tile(np.asarray(colour, dtype=np.uint8), side)
     out[:ny, :nx] = img
     return out
 
@@ -273,9 +330,15 @@ def normalize_llamacpp_legacy(img: np.ndarray, mean, std) -> np.ndarray:
     """``normalize_image_u8_to_f32``: ``(x / 255.0f - mean[c]) / std[c]`` in float32, layout kept
     (H, W, 3) interleaved, as ``clip_image_f32.buf`` holds it."""
     _check_image(img)
-    m = np.asarray(mean, dtype=F32)
-    s = np.asarray(std, dtype=F32)
-    return (img.astype(F32) / F32(255.0) - m) / s
+    h, w = img.shape[:2]
+    # mean/std repeated along a whole row: same float32 operations, on long contiguous rows
+    m = np.tile(np.asarray(mean, dtype=F32), w)
+    s = np.tile(np.asarray(std, dtype=F32), w)
+    out = img.astype(F32).reshape(h, w * 3)
+    out /= F32(255.0)
+    out -= m
+    out /= s
+    return out.reshape(h, w, 3)
 
 
 def to_planar_llamacpp_legacy(buf: np.ndarray) -> np.ndarray:

@@ -16,9 +16,11 @@ The installed Pillow is never called: Pillow 13's resampler differs from the one
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 PRECISION_BITS = 32 - 8 - 2  # 22 fractional bits: int32 minus 8 pixel bits minus 2 headroom bits
@@ -103,46 +105,89 @@ def coefficients_pillow_fixed(in_size: int, out_size: int, filter_name: str) -> 
     return ResampleCoefficients(xmin, count, weights)
 
 
-def _clip8(acc: np.ndarray) -> np.ndarray:
-    return np.clip(acc >> PRECISION_BITS, 0, 255).astype(np.uint8)
+#: output pixels per banded product: small, so the band holds few zeros (its width is about
+#: ``_BLOCK * scale + taps``), yet each BLAS call still has thousands of columns to amortise its cost
+_BLOCK = 8
 
 
-_BLOCK = 4  # output pixels per product in ``_resample_rows`` (small: the band wastes less)
+#: the largest m * n * k that OpenBLAS (numpy's BLAS) multiplies on the calling thread (its interface
+#: threshold SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD = 65536 * 4); larger products wake its
+#: thread pool, which on a loaded machine costs far more than it saves. Speed only: any split of the
+#: columns gives the same exact sums.
+_BLAS_SERIAL_MNK = 65536 * 4
 
 
-def _resample_rows(rows: np.ndarray, coeffs: ResampleCoefficients) -> np.ndarray:
-    """Resample along axis 0 of an (n, m) uint8 array (one pass of the C++, every column at once).
+@dataclass(frozen=True)
+class _Band:
+    """A block of output pixels [out0, out1) and the dense slice of the weight matrix it reads."""
 
-    out[i] = clip8((2**21 + sum_k w[i, k] * rows[xmin[i] + k]) >> 22). Computed as float64 products of a
-    banded weight block with the source rows (numpy's einsum loops: single-threaded, no BLAS). Each
-    product is an integer below 2**31 and each sum below 2**40, far under 2**53, so float64 is exact in
-    any summation order and equals the C++ int32 accumulation (which never overflows for normalised
-    weights: the positive taps sum to < 1.4, so 255 * 1.4 * 2**22 < 2**31)."""
-    out_size, ksize = coeffs.weights.shape
-    src = rows.astype(np.float64)
-    result = np.empty((out_size, rows.shape[1]), dtype=np.uint8)
-    taps = np.arange(ksize)
+    out0: int
+    out1: int
+    in0: int  # first input pixel any output of the block reads
+    in1: int
+    weights: np.ndarray  # (out1 - out0, in1 - in0) float64: the int32 weights times 2**-precision_bits
+
+
+@functools.lru_cache(maxsize=64)
+def _bands(in_size: int, out_size: int, filter_name: str, precision_bits: int) -> tuple[_Band, ...]:
+    """The weight matrix of one axis cut into row blocks (cached per axis size, filter and precision;
+    the precision is a key so a changed ``PRECISION_BITS`` takes effect). Arrays are read-only."""
+    c = coefficients_pillow_fixed(in_size, out_size, filter_name)
+    taps = np.arange(c.weights.shape[1])
+    unit = 2.0 ** -precision_bits  # a power of two: w * unit is exact, so every product stays exact
+    bands = []
     for b0 in range(0, out_size, _BLOCK):
         b1 = min(b0 + _BLOCK, out_size)
-        xmin, count, w = coeffs.xmin[b0:b1], coeffs.count[b0:b1], coeffs.weights[b0:b1]
+        xmin, count = c.xmin[b0:b1], c.count[b0:b1]
         lo, hi = int(xmin.min()), int((xmin + count).max())
-        band = np.zeros((b1 - b0, hi - lo), dtype=np.float64)
         valid = taps[None, :] < count[:, None]
-        r = np.broadcast_to(np.arange(b1 - b0)[:, None], valid.shape)[valid]
-        c = (xmin[:, None] - lo + taps[None, :])[valid]
-        band[r, c] = w[valid]
-        acc = np.einsum("ij,jk->ik", band, src[lo:hi]).astype(np.int64) + (1 << (PRECISION_BITS - 1))
-        result[b0:b1] = _clip8(acc)
-    return result
+        rows = np.broadcast_to(np.arange(b1 - b0)[:, None], valid.shape)[valid]
+        cols = (xmin[:, None] - lo + taps[None, :])[valid]
+        dense = np.zeros((b1 - b0, hi - lo), dtype=np.float64)
+        dense[rows, cols] = c.weights[b0:b1][valid] * unit
+        dense.flags.writeable = False
+        bands.append(_Band(b0, b1, lo, hi, dense))
+    return tuple(bands)
 
 
-def _resample_axis(img: np.ndarray, coeffs: ResampleCoefficients, axis: int) -> np.ndarray:
-    """One pass along ``axis`` (1 = horizontal, 0 = vertical) of an (H, W, 3) uint8 image."""
+def _resample_rows(rows: np.ndarray, in_size: int, out_size: int, filter_name: str) -> np.ndarray:
+    """One pass of the C++ along axis 0 of an (in_size, m) uint8 array: out[i] =
+    clip8((2**21 + sum_k w[i, k] * rows[xmin[i] + k]) >> 22) for every column at once.
+
+    Computed block by block as a product of a dense slice of the weight matrix (scaled by 2**-22) with
+    the float64 rows it reads (one BLAS call per block). Exact in float64 in any summation order, FMA
+    or not: each product w * p is an integer below 2**31 times 2**-22, every partial sum a multiple of
+    2**-22 below 2**9 (the C++ int32 accumulator never overflows for normalised weights: the positive
+    taps sum to < 1.4, so 255 * 1.4 * 2**22 < 2**31), i.e. at most 31 significant bits of 53. So the
+    sum is exactly acc * 2**-22, and ``floor(sum + 0.5)`` is the C++'s ``(2**21 + acc) >> 22``."""
+    bits = PRECISION_BITS
+    bands = _bands(in_size, out_size, filter_name, bits)
+    m = rows.shape[1]
+    out = np.empty((out_size, m), dtype=np.uint8)
+    span = max(b.in1 - b.in0 for b in bands)
+    src = np.empty((span, m), dtype=np.float64)  # reused: the block's rows stay in cache
+    acc = np.empty((_BLOCK, m), dtype=np.float64)
+    for b in bands:
+        s = src[:b.in1 - b.in0]
+        np.copyto(s, rows[b.in0:b.in1])  # uint8 -> float64, exact
+        a = acc[:b.out1 - b.out0]
+        cols = max(64, _BLAS_SERIAL_MNK // b.weights.size)
+        for c0 in range(0, m, cols):  # products small enough to stay on this thread (see _BLAS_SERIAL_MNK)
+            np.matmul(b.weights, s[:, c0:c0 + cols], out=a[:, c0:c0 + cols])
+        a += 0.5  # the 1 << (PRECISION_BITS - 1) bias, in units of 2**PRECISION_BITS
+        # clip8(v >> 22): the shift floors; clamping to [0, 255] first and then truncating (the cast)
+        # gives the same byte, as truncation is floor for values >= 0 and 0, 255 are whole
+        np.clip(a, 0.0, 255.0, out=a)
+        np.copyto(out[b.out0:b.out1], a, casting="unsafe")
+    return out
+
+
+def _transpose_hw(img: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (W, H, 3) contiguous: a pure byte move (OpenCV's cache-blocked transpose,
+    ~10x numpy's strided copy of 3-byte pixels)."""
+
     h, w = img.shape[:2]
-    if axis == 0:
-        return _resample_rows(img.reshape(h, w * 3), coeffs).reshape(-1, w, 3)
-    cols = np.ascontiguousarray(img.transpose(1, 0, 2)).reshape(w, h * 3)
-    return np.ascontiguousarray(_resample_rows(cols, coeffs).reshape(-1, h, 3).transpose(1, 0, 2))
+    return cv2.transpose(np.ascontiguousarray(img)).reshape(w, h, 3)
 
 
 def resize_pillow_fixed(img: np.ndarray, width: int, height: int, filter_name: str) -> np.ndarray:
@@ -154,7 +199,9 @@ def resize_pillow_fixed(img: np.ndarray, width: int, height: int, filter_name: s
     src_h, src_w = img.shape[:2]
     out = img
     if width != src_w:
-        out = _resample_axis(out, coefficients_pillow_fixed(src_w, width, filter_name), axis=1)
+        # horizontal pass on the transposed image, so that it too runs over contiguous rows
+        cols = _resample_rows(_transpose_hw(img).reshape(src_w, src_h * 3), src_w, width, filter_name)
+        out = _transpose_hw(cols.reshape(width, src_h, 3))
     if height != src_h:
-        out = _resample_axis(out, coefficients_pillow_fixed(src_h, height, filter_name), axis=0)
+        out = _resample_rows(out.reshape(src_h, -1), src_h, height, filter_name).reshape(height, width, 3)
     return np.array(out, dtype=np.uint8, copy=True) if out is img else out

@@ -19,9 +19,11 @@ destination; ``Over`` and ``Src`` give the same bytes there.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 KERNEL_SUPPORT = {"bilinear": 1.0, "catmullrom": 2.0}
@@ -60,7 +62,16 @@ class Distrib:
 
 
 def distrib_kernel(kernel: str, dst: int, src: int) -> Distrib:
-    """Which source pixels each destination pixel reads, and with what weights (``newDistrib``)."""
+    """Which source pixels each destination pixel reads, and with what weights (``newDistrib``).
+
+    Cached per (kernel, dst, src); the arrays are read-only."""
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown x/image kernel {kernel!r}; valid: {', '.join(KERNELS)}")
+    return _distrib_kernel(kernel, int(dst), int(src))
+
+
+@functools.lru_cache(maxsize=64)
+def _distrib_kernel(kernel: str, dst: int, src: int) -> Distrib:
     support, at = KERNEL_SUPPORT[kernel], KERNELS[kernel]
     scale = float(src) / float(dst)
     half_width, arg_scale = support, 1.0
@@ -90,7 +101,10 @@ def distrib_kernel(kernel: str, dst: int, src: int) -> Distrib:
         total = total + weights[:, j]
     with np.errstate(divide="ignore"):
         inv = 1 / total
-    return Distrib(coords, weights, inv, inv / 0xffff)
+    arrays = (coords, weights, inv, inv / 0xffff)
+    for a in arrays:
+        a.flags.writeable = False
+    return Distrib(*arrays)
 
 
 def ftou_xdraw(f: np.ndarray) -> np.ndarray:
@@ -104,19 +118,25 @@ def ftou_xdraw(f: np.ndarray) -> np.ndarray:
     return x.astype(np.uint16)
 
 
-def _weighted_sum(rows: np.ndarray, coords: np.ndarray, weights: np.ndarray, axis: int) -> np.ndarray:
-    """sum_k float64(rows[.., coords[:, k], ..] * weights[:, k]) along ``axis``, added in k order."""
-    shape = [1] * rows.ndim
-    shape[axis] = -1
-    acc = None
-    for j in range(coords.shape[1]):
-        prod = np.take(rows, coords[:, j], axis=axis)
-        prod *= weights[:, j].reshape(shape)
-        if acc is None:
-            acc = prod + 0.0  # Go starts its sums at +0.0 (turns a -0.0 product into +0.0)
+def _weighted_rows_into(rows: np.ndarray, coords: np.ndarray, weights: np.ndarray, gathered: np.ndarray,
+                        prod: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = sum_k float64(rows[coords[i, k]] * weights[i, k]), added in k order from +0.0 (Go's
+    ``p += float64(s * c.weight)``: each product rounded on its own, no fused multiply-add).
+
+    rows: (n, m) uint16 samples or float64; coords, weights: (d, K); gathered: (d, m) of rows' dtype;
+    prod: (d, m) float64 scratch; out: (d, m) float64."""
+    for k in range(coords.shape[1]):
+        # whole rows: a memcpy each ("clip": the indices are valid; it spares numpy a buffered ``out``)
+        np.take(rows, coords[:, k], axis=0, out=gathered, mode="clip")
+        if gathered.dtype == prod.dtype:
+            np.multiply(gathered, weights[:, k, None], out=prod)  # one rounding per product
         else:
-            acc += prod
-    return acc
+            np.copyto(prod, gathered)  # uint16 -> float64, exact (faster than a mixed-type ufunc)
+            prod *= weights[:, k, None]
+        if k == 0:
+            np.add(prod, 0.0, out=out)  # Go starts its sums at +0.0 (turns a -0.0 product into +0.0)
+        else:
+            out += prod
 
 
 #: bytes of float64 intermediates per block of destination columns (kept cache-sized: the passes
@@ -137,12 +157,17 @@ def samples_float64(img: np.ndarray) -> np.ndarray:
     raise ValueError(f"x/image samples must be uint8 RGBA bytes or uint16 samples, got {img.dtype}")
 
 
+def _strip_alpha(img: np.ndarray) -> np.ndarray:
+    """(H, W, 4) -> its first 3 channels, contiguous (a byte copy; OpenCV does it fast)."""
+
+    return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGBA2RGB).reshape(img.shape[:2] + (3,))
+
+
 def _transpose_pixels(img: np.ndarray) -> np.ndarray:
-    """(H, W, 4) -> (W, H, 4) contiguous, moving whole pixels (one 4- or 8-byte unit each)."""
-    img = np.ascontiguousarray(img)
-    unit = {1: np.uint32, 2: np.uint64}[img.dtype.itemsize]
-    units = img.view(unit)[..., 0]
-    return np.ascontiguousarray(units.T).view(img.dtype).reshape(img.shape[1], img.shape[0], 4)
+    """(H, W, C) -> (W, H, C) contiguous, moving whole pixels (OpenCV's blocked transpose)."""
+
+    h, w, c = img.shape
+    return cv2.transpose(np.ascontiguousarray(img)).reshape(w, h, c)
 
 
 def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str = "bilinear",
@@ -152,50 +177,99 @@ def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str =
     rgba64: (H, W, 4) premultiplied 16-bit samples (uint16), or ``*image.RGBA`` bytes (uint8);
     size: (dst_h, dst_w). Returns (dst_h, dst_w, 4) uint8 (the destination's Pix, premultiplied).
 
-    Works on the transposed image, a block of destination columns at a time: the horizontal pass
-    (``scaleX_*``) gathers whole source columns, the vertical pass (``scaleY_RGBA_*``) runs on the
-    block's intermediate, and each destination pixel sees exactly Go's operations in Go's order.
+    Works a block of destination columns at a time. Horizontal pass (``scaleX_*``): on the transposed
+    source, each contribution is a gather of whole source columns (rows of the transposed array), so
+    the block's intermediate is (columns, source rows); transposed back (a pure move), the vertical pass
+    (``scaleY_RGBA_*``) gathers whole intermediate rows. Each destination pixel sees exactly Go's
+    operations in Go's order.
     """
     if kernel not in KERNELS:
         raise ValueError(f"unknown x/image kernel {kernel!r}; valid: {', '.join(KERNELS)}")
     dh, dw = size
-    sh, sw = rgba64.shape[:2]
+    src = np.asarray(rgba64)
+    if src.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"x/image samples must be uint8 RGBA bytes or uint16 samples, got {src.dtype}")
+    sh, sw = src.shape[:2]
     if dh <= 0 or dw <= 0 or sh == 0 or sw == 0:  # Go: an empty rectangle draws nothing
         return np.zeros((max(dh, 0), max(dw, 0), 4), dtype=np.uint8)
     horizontal, vertical = distrib_kernel(kernel, dw, sw), distrib_kernel(kernel, dh, sh)
-    alpha = np.asarray(rgba64)[..., 3]
+    alpha = src[..., 3]
     # A uniform alpha plane (opaque images) gives the same alpha sums in every row and column:
-    # compute them once per destination column instead of per pixel (same operations, same order).
+    # compute them once per destination pixel, apart from the colour (same operations, same order).
     uniform = gray or bool((alpha == alpha.flat[0]).all())
-    channels = 3 if uniform else 4
-    columns = samples_float64(_transpose_pixels(rgba64)[..., :channels])  # (sw, sh, C)
+    ch = 3 if uniform else 4
+    columns = _transpose_pixels(src)  # (sw, sh, 4): 4-element pixels transpose fastest
+    columns = (_strip_alpha(columns) if uniform else columns).reshape(sw, sh * ch)  # (sw, sh * C)
+    if columns.dtype == np.uint8:  # *image.RGBA bytes v are the samples v * 0x101
+        columns = np.multiply(columns, np.uint16(0x101), dtype=np.uint16)
     if uniform:
-        a = samples_float64(alpha.flat[:1])[0]
-        ones = np.full((1, 1), a)
-        tmp_alpha = _weighted_sum(ones[np.zeros(sw, dtype=np.intp)], horizontal.coords, horizontal.weights, 0)[:, 0]
+        a = float(alpha.flat[0]) * (0x101 if src.dtype == np.uint8 else 1)
+        # scaleX: the alpha sum of every destination column (the constant sample times each weight)
+        tmp_alpha = np.zeros(dw)
+        for k in range(horizontal.weights.shape[1]):
+            tmp_alpha += a * horizontal.weights[:, k]  # from +0.0, in contribution order
         tmp_alpha = np.ones(dw) if gray else tmp_alpha * horizontal.inv_total_ffff  # scaleX_Gray: alpha 1
-    out = np.empty((dw, dh, 4), dtype=np.uint8)
-    block = max(1, _BLOCK_BYTES // (sh * channels * 8))
+        rgb = np.empty((dh, dw * 3), dtype=np.uint8)
+        alpha8 = np.empty((dh, dw), dtype=np.uint8)
+    else:
+        out = np.empty((dh, dw, 4), dtype=np.uint8)
+
+    block = max(1, _BLOCK_BYTES // (sh * ch * 8))
+    gathered = np.empty((block, sh * ch), dtype=columns.dtype)
+    hprod = np.empty((block, sh * ch))
+    hsum = np.empty((block, sh * ch))
+    g64, vprod, p = (np.empty(dh * block * ch) for _ in range(3))  # flat: a block's views are contiguous
+    pa_buf, pa_prod = np.empty(dh * block), np.empty(dh * block)
     for x0 in range(0, dw, block):
-        xs = slice(x0, min(x0 + block, dw))
+        x1 = min(x0 + block, dw)
+        n = x1 - x0
         # Horizontal: tmp[x, y] = sum_k src[y, coord_k(x)] * w_k(x), times invTotalWeightFFFF.
-        tmp = _weighted_sum(columns, horizontal.coords[xs], horizontal.weights[xs], axis=0)  # (bx, sh, C)
-        tmp *= horizontal.inv_total_ffff[xs, None, None]
-        # Vertical: p[x, y] = sum_k tmp[x, coord_k(y)] * w_k(y); colour clamped to alpha; ftou.
-        p = _weighted_sum(tmp, vertical.coords, vertical.weights, axis=1)  # (bx, dh, C)
+        tmp = hsum[:n]
+        _weighted_rows_into(columns, horizontal.coords[x0:x1], horizontal.weights[x0:x1], gathered[:n],
+                            hprod[:n], tmp)
+        tmp *= horizontal.inv_total_ffff[x0:x1, None]
+        rows = _transpose_pixels(tmp.reshape(n, sh, ch)).reshape(sh, n * ch)  # (source row, x * C)
+        # Vertical: p[y, x] = sum_k tmp[coord_k(y), x] * w_k(y); colour clamped to alpha; ftou.
+        pv, gv, vp = (b[:dh * n * ch].reshape(dh, n * ch) for b in (p, g64, vprod))
+        _weighted_rows_into(rows, vertical.coords, vertical.weights, gv, vp, pv)
         if uniform:
-            pa = None
-            for j in range(vertical.coords.shape[1]):
-                term = tmp_alpha[xs, None] * vertical.weights[None, :, j]
-                pa = term + 0.0 if pa is None else pa + term
+            # scaleY of the alpha: float64(p[3] * c.weight) summed from +0.0, per destination pixel
+            pa, prod = pa_buf[:dh * n].reshape(dh, n), pa_prod[:dh * n].reshape(dh, n)
+            for k in range(vertical.weights.shape[1]):
+                np.multiply.outer(vertical.weights[:, k], tmp_alpha[x0:x1], out=prod)
+                if k == 0:
+                    np.add(prod, 0.0, out=pa)
+                else:
+                    pa += prod
+            # premultiplied colour never exceeds alpha (alpha repeated beside each colour sample)
+            np.minimum(pv, np.repeat(pa, 3, axis=1), out=pv)
+            pv *= vertical.inv_total[:, None]
+            _ftou_high_byte_into(pv, rgb[:, 3 * x0:3 * x1])
+            pa *= vertical.inv_total[:, None]
+            _ftou_high_byte_into(pa, alpha8[:, x0:x1])
         else:
-            pa = p[..., 3]
-        colour = p[..., :3]
-        np.minimum(colour, pa[..., None], out=colour)  # premultiplied colour never exceeds alpha
-        colour *= vertical.inv_total[None, :, None]
-        out[xs, :, :3] = ftou_xdraw(colour) >> 8
-        out[xs, :, 3] = ftou_xdraw(pa * vertical.inv_total[None, :]) >> 8
-    return _transpose_pixels(out)
+            p4 = pv.reshape(dh, n, 4)
+            np.minimum(p4[..., :3], p4[..., 3:], out=p4[..., :3])
+            pv *= vertical.inv_total[:, None]  # colour and alpha alike
+            _ftou_high_byte_into(p4, out[:, x0:x1])
+    if not uniform:
+        return out
+
+    out = cv2.cvtColor(rgb.reshape(dh, dw, 3), cv2.COLOR_RGB2RGBA).reshape(dh, dw, 4)  # alpha 255 ...
+    if not (alpha8 == 255).all():
+        out[..., 3] = alpha8  # ... replaced where the scaled alpha is not opaque
+    return out
+
+
+def _ftou_high_byte_into(f: np.ndarray, out: np.ndarray) -> None:
+    """``uint8(ftou(f) >> 8)`` into ``out`` (``f`` is overwritten): ``0xffff*f + 0.5`` clamped to
+    [0, 0xffff] (as ``ftou_xdraw``), then scaled by 2**-8 (exact) and truncated: the integer part of
+    y / 256 is ``int(y) >> 8`` for y >= 0."""
+    f *= 0xFFFF
+    f += 0.5
+    np.clip(f, 0, 0xFFFF, out=f)
+    f *= 1.0 / 256
+    np.copyto(out, f, casting="unsafe")
 
 
 def resize_nearest_xdraw(rgba64: np.ndarray, size: tuple[int, int]) -> np.ndarray:

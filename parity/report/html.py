@@ -18,7 +18,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from parity.arrays import shape_text
 from parity.compare import channel_axis, layout_axes
+from parity.report.geometry import GEOMETRY_COLUMNS, geometry_value
+from parity.summary import divergence_class, effective_first, stage_detail
 
 #: stages pictured as thumbnails (when their layout has H, W and 3 channels)
 THUMB_STAGES = ("decode", "resize", "pad", "tiles")
@@ -26,7 +29,7 @@ THUMB_HEIGHT = 128
 HEAT_MAX_SIDE = 160
 MAX_PARTS = 4  # tiles / slices pictured per stage
 
-#: divergence class -> (background colour, label) — see parity.matrix.CLASS_ORDER
+#: divergence class -> (background colour, label) — see parity.summary.CLASS_ORDER
 CLASS_STYLE = {
     "identical": ("#b9e4bd", "identical"),
     "float": ("#fff3a6", "float |Δ| only"),
@@ -36,11 +39,11 @@ CLASS_STYLE = {
     "geometry": ("#e57373", "geometry (plan) differs"),
     "decode": ("#d3a6e0", "decode differs"),
     "error": ("#c4c4c4", "impl raised"),
-    "plan-keys": ("#dff0d8", "plan keys named differently only"),
     "baseline": ("#eeeeee", "baseline"),
 }
 
 CSS = """
+table.geometry td.differs{outline:2px solid #c62828}
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
@@ -265,8 +268,6 @@ def legend() -> str:
 
 def cell_class(case: dict, impl: str) -> tuple[str, str]:
     """(class, short text) of one matrix cell."""
-    from parity.matrix import divergence_class, effective_first
-
     if impl == case.get("baseline"):
         return "baseline", "baseline"
     if impl not in case.get("diffs", {}) and impl not in case.get("errors", {}):
@@ -276,14 +277,10 @@ def cell_class(case: dict, impl: str) -> tuple[str, str]:
         return cls, "="
     if cls == "error":
         return cls, "error"
-    if cls == "plan-keys":
-        return cls, "≈ plan keys"
     return cls, effective_first(case["diffs"][impl])["name"]
 
 
 def cell_title(case: dict, impl: str) -> str:
-    from parity.matrix import effective_first, stage_detail
-
     if impl in case.get("errors", {}):
         return case["errors"][impl]
     diff = case.get("diffs", {}).get(impl)
@@ -374,19 +371,34 @@ def render_index(results: dict) -> str:
 
 
 def _shape(s: Any) -> str:
-    if isinstance(s, list) and s and isinstance(s[0], list):
-        return f"{len(s)} parts: " + ", ".join("x".join(map(str, p)) for p in s[:3]) + (" …" if len(s) > 3 else "")
-    return "x".join(map(str, s)) if s else "-"
+    return shape_text(s)
+
+
+def geometry_table(case: dict) -> str:
+    """The geometry summary of every impl side by side (cells that differ from the baseline marked)."""
+    geo = case.get("geometry") or {}
+    if not geo:
+        return ""
+    base = geo.get(case.get("baseline")) or next(iter(geo.values()))
+    cols = GEOMETRY_COLUMNS
+    head = "".join(f"<th>{esc(label)}</th>" for _, label in cols)
+    rows = []
+    for impl, g in geo.items():
+        tds = "".join(f"<td class=\"mono{' differs' if g.get(k) != base.get(k) else ''}\">{esc(geometry_value(g, k))}</td>"
+                      for k, _ in cols)
+        rows.append(f"<tr><th>{esc(impl)}</th>{tds}</tr>")
+    return ("<h2>Geometry</h2><p>What each impl resized to, how many images the encoder sees and how many image "
+            f"tokens the LLM gets ([h, w]; cells differing from the baseline outlined).</p>"
+            f"<table class=\"geometry\"><tr><th>impl</th>{head}</tr>{''.join(rows)}</table>")
 
 
 def render_case(case: dict, prefix: str = "../") -> str:
-    from parity.matrix import plan_keys_only, stage_detail
-
     assets = case.get("assets", {})
     title = f"{case['preset']} / {case['image']}"
     parts = [f"<p><a href=\"{prefix}index.html\">&larr; matrix</a></p><h1>{esc(title)}</h1>",
              f"<p>baseline: <b>{esc(case['baseline'])}</b>; case {'passed' if case['passed'] else 'has divergences'}; "
              f"{case.get('elapsed_s', '')} s.</p>"]
+    parts.append(geometry_table(case))
     for impl, err in case.get("errors", {}).items():
         parts.append(f"<p class=\"fail\" id=\"{esc(slug(impl))}\"><b>{esc(impl)}</b> raised: <code>{esc(err)}</code></p>")
     for impl, info in case.get("impls", {}).items():
@@ -414,7 +426,7 @@ def render_case(case: dict, prefix: str = "../") -> str:
                 agree, colour = "= identical", CLASS_STYLE["identical"][0]
             else:
                 agree = f"{sd['status']}: {stage_detail(sd)}"
-                colour = CLASS_STYLE[("plan-keys" if plan_keys_only(sd) else "geometry") if sd["kind"] == "plan"
+                colour = CLASS_STYLE["geometry" if sd["kind"] == "plan"
                                      else "shape" if sd["status"] == "shape"
                                      else "pixels" if st["dtype"] == "uint8" else "float"][0]
             approx = f"<br><i>approximate: {esc(st['approximate'])}</i>" if st.get("approximate") else ""
@@ -458,60 +470,3 @@ def write_site(results: dict, out: str | Path) -> Path:
     index = out / "index.html"
     index.write_text(render_index(results))
     return index
-
-
-# ---------------------------------------------------------------------------------------------- browser
-
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome", "chromium-headless-shell")
-
-
-def find_browser() -> str | None:
-    """A Chromium-family executable on PATH, or None."""
-    import shutil
-
-    return next((p for p in (shutil.which(b) for b in BROWSERS) if p), None)
-
-
-def browser_check(path: str | Path, browser: str | None = None, timeout_s: float = 90) -> dict[str, Any]:
-    """Load a report page in headless Chromium: {"page", "ok", "console": [messages], "images": n,
-    "broken": n, "error"}. ``ok`` means the page loaded, logged nothing to the console (our pages log
-    nothing, so any message, an uncaught exception included, is a failure) and every image rendered
-    (the page's own script counts images with naturalWidth 0 into ``body[data-broken]``)."""
-    import subprocess
-    import tempfile
-
-    exe = browser or find_browser()
-    path = Path(path).resolve()
-    out: dict[str, Any] = {"page": str(path), "ok": False, "console": [], "images": None, "broken": None, "error": None}
-    if exe is None:
-        out["error"] = "no chromium executable on PATH (apt-get install -y chromium)"
-        return out
-    with tempfile.TemporaryDirectory(prefix="parity-chromium-") as profile:
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
-               "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", "--dump-dom", path.as_uri()]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            out["error"] = f"chromium did not finish within {timeout_s} s"
-            return out
-    out["console"] = [ln.split("] ", 1)[-1] for ln in proc.stderr.splitlines() if ":CONSOLE" in ln]
-    m_img = re.search(r'data-images="(\d+)"', proc.stdout)
-    m_broken = re.search(r'data-broken="(\d+)"', proc.stdout)
-    if proc.returncode != 0 or m_img is None or m_broken is None:
-        out["error"] = (f"page did not finish loading (exit {proc.returncode}; the load handler did not run)"
-                        + (": " + proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""))
-        return out
-    out["images"], out["broken"] = int(m_img.group(1)), int(m_broken.group(1))
-    out["ok"] = not out["console"] and out["broken"] == 0
-    return out
-
-
-def browser_check_site(out: str | Path, max_case_pages: int = 3) -> list[dict[str, Any]]:
-    """browser_check of index.html and the first case pages that have pictures (heatmaps first)."""
-    out = Path(out)
-    pages = [out / "index.html"]
-    cases = sorted((out / "cases").glob("*.html"))
-    with_heat = [p for p in cases if "heatmaps of" in p.read_text()]
-    pages += (with_heat + [p for p in cases if p not in with_heat])[:max_case_pages]
-    return [browser_check(p) for p in pages]

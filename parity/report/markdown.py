@@ -6,8 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from parity.report.geometry import GEOMETRY_COLUMNS, geometry_value
+
 DIVERGENCE_CAP = 25
 KEY_CAP = 8
+
+
+def geometry_differences(results: dict[str, Any]) -> list[tuple[str, str, str, dict, dict]]:
+    """(preset, image, impl, its summary, the baseline's) for every impl whose geometry differs."""
+    out = []
+    for c in results["cases"]:
+        geo = c.get("geometry") or {}
+        base = geo.get(c.get("baseline"))
+        if base is None:
+            continue
+        for impl, g in geo.items():
+            if impl != c["baseline"] and any(g.get(k) != base.get(k) for k, _ in GEOMETRY_COLUMNS):
+                out.append((c["preset"], c["image"], impl, g, base))
+    return out
 
 
 def _cell(counts: dict[str, int]) -> str:
@@ -50,6 +66,20 @@ def render_summary(results: dict[str, Any]) -> str:
                          f"{len(d['images'])}: {imgs} | {worst} | {ex[:160]} |")
         if len(divs) > DIVERGENCE_CAP:
             lines.append(f"\n… {len(divs) - DIVERGENCE_CAP} more groups in reports/index.html")
+    lines += ["", "### Geometry that differs from the baseline (resized size, grid, image tokens)", ""]
+    rows = geometry_differences(results)
+    if not rows:
+        lines.append("None: every impl resizes, tiles and counts tokens as its baseline does.")
+    else:
+        lines += ["| preset | image | impl | resized | grid | images | tokens | baseline: resized, grid, tokens |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for preset, image, impl, g, b in rows[:DIVERGENCE_CAP]:
+            v = {k: geometry_value(g, k) for k, _ in GEOMETRY_COLUMNS}
+            w = {k: geometry_value(b, k) for k, _ in GEOMETRY_COLUMNS}
+            lines.append(f"| {preset} | {image} | {impl} | {v['resized']} | {v['grid']} | {v['num_images']} | "
+                         f"{v['num_tokens']} | {w['resized']}, {w['grid']}, {w['num_tokens']} |")
+        if len(rows) > DIVERGENCE_CAP:
+            lines.append(f"\n… {len(rows) - DIVERGENCE_CAP} more in reports/index.html")
     lines += ["", "### Agreement per preset and impl", ""]
     per = s["per_preset_impl"]
     impls = [i for i in results["impls"] if any(i in cells for cells in per.values())]

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from parity.arrays import shape_text
+from parity.report.external import render_diagnosis_text
+from parity.report.geometry import GEOMETRY_COLUMNS, geometry_line
+
 HIST_CAP = 8
 
 
 def _shape(s: Any) -> str:
-    if isinstance(s, list) and s and isinstance(s[0], list):
-        return f"{len(s)} parts: " + ", ".join("x".join(map(str, p)) for p in s[:3]) + (" ..." if len(s) > 3 else "")
-    return "x".join(map(str, s)) if s else "-"
+    return shape_text(s)
 
 
 def _agreement(sd: dict | None, is_baseline: bool) -> str:
@@ -93,14 +95,18 @@ def render_stage_diff(sd: dict) -> list[str]:
     return out
 
 
-def render_diagnosis(diag: dict, cap: int = 3) -> list[str]:
-    """The ranked causes of a diagnosis dict (``Diagnosis.to_dict()``)."""
-    if diag["verdict"] == "unknown":
-        return [f"likely cause: unknown ({len(diag['checked'])} hypotheses checked, none explains it)"]
-    out = ["likely causes, best first:"] if diag["causes"] else []
-    for i, c in enumerate(diag["causes"][:cap], 1):
-        out.append(f"  {i}. [{c['match']}] {c['title']} (stage {c['stage']})")
-        out.append(f"     evidence: {c['evidence']}")
+def render_geometry(case: dict) -> list[str]:
+    """One line per impl: resized size, grid, images and image tokens ([h, w]); '!' where it differs
+    from the baseline's."""
+    geo = case.get("geometry") or {}
+    if not geo:
+        return []
+    base = geo.get(case["baseline"]) or next(iter(geo.values()))
+    width = max(len(n) for n in geo) + 2
+    out = ["geometry ([h, w]; ! = differs from the baseline):"]
+    for impl, g in geo.items():
+        mark = "!" if any(g.get(k) != base.get(k) for k, _ in GEOMETRY_COLUMNS) else " "
+        out.append(f" {mark} " + geometry_line(impl, g, width))
     return out
 
 
@@ -108,6 +114,7 @@ def render_case(case: dict) -> str:
     lines = [f"{case['image']}  —  preset {case['preset']} ({case['family']}), baseline {case['baseline']}"
              + (f", all impls fed the same pixels from stage '{case['injected_from_stage']}'"
                 if case.get("injected_from_stage") else "")]
+    lines.extend(render_geometry(case))
     for name, impl in case["impls"].items():
         lines.append("")
         lines.append(f"[{name}]  {impl['version']}")
@@ -129,7 +136,7 @@ def render_case(case: dict) -> str:
             lines.append(f"    later stages that differ as a consequence: {', '.join(d['consequences'])}")
         diag = case.get("diagnoses", {}).get(name)
         if diag:
-            lines.extend("    " + ln for ln in render_diagnosis(diag))
+            lines.extend("    " + ln for ln in render_diagnosis_text(diag, cap=3).splitlines())
     if not case["passed"]:
         lines.append("")
         lines.append("Next: `parity dump IMAGE --model PRESET --impl IMPL --stage STAGE -o x.npy` to inspect a "
@@ -161,4 +168,10 @@ def render_models(result: dict, verbose: bool = False) -> str:
 
 
 def render_impls(result: dict) -> str:
-    return "\n".join(f"{i['name']:<17} {i['version']}\n{'':<17} {i['description']}" for i in result["impls"])
+    width = max(len(i["name"]) for i in result["impls"]) + 2
+    lines = [f"{i['name']:<{width}} {i['version']}\n{'':<{width}} {i['description']}"
+             + (f" [decoder: {i['decoder']}]" if i.get("decoder") else "") for i in result["impls"]]
+    if result.get("decoders"):
+        lines += ["", "decoder profiles (--decoder IMPL=PROFILE, --inject-decoder PROFILE):"]
+        lines += [f"  {d['name']:<20} {d['runtime']}: {d['description']}" for d in result["decoders"]]
+    return "\n".join(lines)

@@ -1,27 +1,36 @@
-"""Speed of the ``llamacpp`` impl beside ``hf-pil`` on the 1500x1749 LLaVA-1.6 case (issue 6: at most 2x).
+"""Speed of the ``llamacpp`` impl beside ``hf-pil`` on the cases of ``benchmarks/bench_table.py`` (LLaVA-1.6
+1500x1749, Qwen2.5-VL 1280x853, Gemma 3 2000x900; each as JPEG and as a lossless PNG copy).
 
 Run: ``python -m pytest -p no:cacheprovider tests/bench/test_bench_llamacpp.py --benchmark-enable``.
-Both run in the same session on the same machine, grouped so pytest-benchmark prints them side by side.
-Times are reported, never asserted: they depend on the machine and its load.
+Both impls run in one benchmark group per case, so pytest-benchmark prints them side by side. Times are
+reported, never asserted: they depend on the machine and its load. ``benchmarks/bench_table.py`` gives
+the same comparison interleaved in one process, with ratios and JSON.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from parity.impls import IMPLS
+from benchmarks.bench_table import cases_for, make_images
+from parity.impls import get_impl
 from parity.impls.base import ImageInput
 from parity.presets import get_preset
 
-PHOTO = Path(__file__).parents[2] / "fixtures" / "images" / "photo_1500x1749.jpg"
+PORT = "llamacpp"
+CASES = cases_for(PORT)
 
 
-@pytest.mark.skipif(not PHOTO.exists(), reason="fixture photo missing (fixtures/make_photos.py)")
-@pytest.mark.benchmark(group="llava-1.6 photo_1500x1749")
-@pytest.mark.parametrize("impl", ["llamacpp", "hf-pil"])
-def test_bench_llava16_1500x1749(benchmark, impl):
-    preset = get_preset("llava-1.6")
-    trace = benchmark(IMPLS[impl].run, ImageInput(str(PHOTO)), preset)
-    assert trace["pack"].shape == (5, 3, 336, 336)
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict:
+    return make_images(tmp_path_factory.mktemp("bench"), {c.photo for c, _ in CASES}, ("jpg", "png"))
+
+
+@pytest.mark.parametrize("impl", [PORT, "hf-pil"])
+@pytest.mark.parametrize("case,fmt", CASES, ids=[f"{c.preset}-{c.photo}.{f}" for c, f in CASES])
+def test_bench(benchmark, images, case, fmt, impl):
+    benchmark.group = f"{case.preset} {case.photo}.{fmt}: {PORT} vs hf-pil"
+    preset = get_preset(case.preset)
+    assert get_impl(impl).supports(preset) is None
+    trace = benchmark(get_impl(impl).run, ImageInput(images[(case.photo, fmt)]), preset)
+    assert trace["pack"].dtype == "float32"
+    assert {"decode", "resize", "pack"} <= set(trace.names)

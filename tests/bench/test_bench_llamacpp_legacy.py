@@ -1,43 +1,36 @@
-"""Speed of ``llamacpp-legacy`` next to ``hf-pil`` on the 1500x1749 LLaVA-1.6 case (issue 6: at most 2x).
+"""Speed of the ``llamacpp-legacy`` impl beside ``hf-pil`` on the cases of ``benchmarks/bench_table.py``
+(LLaVA-1.6 1500x1749, as JPEG and as a lossless PNG copy).
 
-Both run in one benchmark group so ``pytest --benchmark-enable tests/bench/test_bench_llamacpp_legacy.py``
-prints them side by side; times are never asserted (shared CI machines). Each run is the whole
-``Impl.run`` from the PNG path: decode, every stage, hashing of every record.
+Run: ``python -m pytest -p no:cacheprovider tests/bench/test_bench_llamacpp_legacy.py --benchmark-enable``.
+Both impls run in one benchmark group per case, so pytest-benchmark prints them side by side. Times are
+reported, never asserted: they depend on the machine and its load. ``benchmarks/bench_table.py`` gives
+the same comparison interleaved in one process, with ratios and JSON.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from parity.impls import IMPLS
+from benchmarks.bench_table import cases_for, make_images
+from parity.impls import get_impl
 from parity.impls.base import ImageInput
 from parity.presets import get_preset
 
-WIDTH, HEIGHT = 1500, 1749
+PORT = "llamacpp-legacy"
+CASES = cases_for(PORT)
 
 
 @pytest.fixture(scope="module")
-def photo(tmp_path_factory) -> str:
-    """A 1500x1749 RGB PNG: gradients plus seeded noise (resizers see edges and flat areas)."""
-    rng = np.random.default_rng(1749)
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
-    base = np.stack([x * 255 // (WIDTH - 1), y * 255 // (HEIGHT - 1), ((x + y) * 3) % 256], -1)
-    rgb = np.clip(base + rng.integers(-30, 31, size=base.shape), 0, 255).astype(np.uint8)
-    path = tmp_path_factory.mktemp("bench") / "photo_1500x1749.png"
-    Image.fromarray(rgb).save(path)
-    return str(path)
+def images(tmp_path_factory) -> dict:
+    return make_images(tmp_path_factory.mktemp("bench"), {c.photo for c, _ in CASES}, ("jpg", "png"))
 
 
-@pytest.mark.benchmark(group="llava-1.6 1500x1749: llamacpp-legacy vs hf-pil")
-@pytest.mark.parametrize("impl_name", ["hf-pil", "llamacpp-legacy"])
-def test_bench_llava16_1500x1749(benchmark, photo, impl_name):
-    preset = get_preset("llava-1.6")
-    impl = IMPLS[impl_name]
-    reason = impl.supports(preset)
-    if reason:
-        pytest.skip(f"{impl_name} cannot run llava-1.6: {reason}")
-    trace = benchmark(impl.run, ImageInput(photo), preset)
+@pytest.mark.parametrize("impl", [PORT, "hf-pil"])
+@pytest.mark.parametrize("case,fmt", CASES, ids=[f"{c.preset}-{c.photo}.{f}" for c, f in CASES])
+def test_bench(benchmark, images, case, fmt, impl):
+    benchmark.group = f"{case.preset} {case.photo}.{fmt}: {PORT} vs hf-pil"
+    preset = get_preset(case.preset)
+    assert get_impl(impl).supports(preset) is None
+    trace = benchmark(get_impl(impl).run, ImageInput(images[(case.photo, fmt)]), preset)
     assert trace["pack"].dtype == "float32"
-    assert trace["pack"].shape[0] == 5  # overview + 2x2 patches of 336 for 1500x1749
+    assert {"decode", "resize", "pack"} <= set(trace.names)

@@ -1,44 +1,36 @@
-"""Speed of the ``ollama`` impl beside ``hf-pil`` on the 1500x1749 Llama 3.2 Vision case (issue 5: at
-most 2x).
+"""Speed of the ``ollama`` impl beside ``hf-pil`` on the cases of ``benchmarks/bench_table.py`` (Llama 3.2
+Vision 1500x1749, Qwen2.5-VL 1280x853, Gemma 3 2000x900; each as JPEG and as a lossless PNG copy).
 
 Run: ``python -m pytest -p no:cacheprovider tests/bench/test_bench_ollama.py --benchmark-enable``.
-Both run in the same session on the same machine, grouped so pytest-benchmark prints them side by side:
-the fixture photo as JPEG (ollama's decode is then Pillow's, marked approximate) and as PNG (Go's
-decode semantics, exact). Times are reported, never asserted: they depend on the machine and its load.
+Both impls run in one benchmark group per case, so pytest-benchmark prints them side by side. Times are
+reported, never asserted: they depend on the machine and its load. ``benchmarks/bench_table.py`` gives
+the same comparison interleaved in one process, with ratios and JSON.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from PIL import Image
 
-from parity.impls import IMPLS
+from benchmarks.bench_table import cases_for, make_images
+from parity.impls import get_impl
 from parity.impls.base import ImageInput
 from parity.presets import get_preset
 
-PHOTO = Path(__file__).parents[2] / "fixtures" / "images" / "photo_1500x1749.jpg"
-pytestmark = pytest.mark.skipif(not PHOTO.exists(), reason="fixture photo missing (fixtures/make_photos.py)")
+PORT = "ollama"
+CASES = cases_for(PORT)
 
 
 @pytest.fixture(scope="module")
-def photo_png(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("bench") / "photo_1500x1749.png"
-    with Image.open(PHOTO) as img:
-        img.convert("RGB").save(path)
-    return str(path)
+def images(tmp_path_factory) -> dict:
+    return make_images(tmp_path_factory.mktemp("bench"), {c.photo for c, _ in CASES}, ("jpg", "png"))
 
 
-@pytest.mark.benchmark(group="llama-3.2-vision photo_1500x1749.jpg")
-@pytest.mark.parametrize("impl", ["ollama", "hf-pil"])
-def test_bench_mllama_1500x1749_jpeg(benchmark, impl):
-    trace = benchmark(IMPLS[impl].run, ImageInput(str(PHOTO)), get_preset("llama-3.2-vision"))
-    assert trace.plan["num_tiles"] == 4
-
-
-@pytest.mark.benchmark(group="llama-3.2-vision photo_1500x1749.png")
-@pytest.mark.parametrize("impl", ["ollama", "hf-pil"])
-def test_bench_mllama_1500x1749_png(benchmark, impl, photo_png):
-    trace = benchmark(IMPLS[impl].run, ImageInput(photo_png), get_preset("llama-3.2-vision"))
-    assert trace.plan["num_tiles"] == 4
+@pytest.mark.parametrize("impl", [PORT, "hf-pil"])
+@pytest.mark.parametrize("case,fmt", CASES, ids=[f"{c.preset}-{c.photo}.{f}" for c, f in CASES])
+def test_bench(benchmark, images, case, fmt, impl):
+    benchmark.group = f"{case.preset} {case.photo}.{fmt}: {PORT} vs hf-pil"
+    preset = get_preset(case.preset)
+    assert get_impl(impl).supports(preset) is None
+    trace = benchmark(get_impl(impl).run, ImageInput(images[(case.photo, fmt)]), preset)
+    assert trace["pack"].dtype == "float32"
+    assert {"decode", "resize", "pack"} <= set(trace.names)

@@ -8,6 +8,7 @@ rounding bilinears on ramps, pad geometry with odd remainders).
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,7 +17,6 @@ import pytest
 
 from parity.kernels.clip_legacy import (
     _cubic_coefficients,
-    _cubic_coefficients_int,
     divide_to_patches_llamacpp_legacy,
     fixed_resize_size_llamacpp_legacy,
     normalize_llamacpp_legacy,
@@ -77,6 +77,36 @@ def lagrange_weights(t: Fraction) -> list[Fraction]:
     return out
 
 
+def literal_bicubic_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """clip.cpp c392e50 ``bicubic_resize`` written out sample by sample: float32 scalars where the C++
+    has ``float``, Python floats (double) where it has double literals, std::round half away from 0."""
+    f32 = np.float32
+    ny, nx = img.shape[:2]
+    tx, ty = f32(nx) / f32(width), f32(ny) / f32(height)
+    out = np.zeros((height, width, 3), dtype=np.uint8)
+
+    def coefficients(d0, d2, d3):
+        d0, d2, d3 = float(d0), float(d2), float(d3)
+        return (f32(-1.0 / 3 * d0 + d2 - 1.0 / 6 * d3), f32(1.0 / 2 * d0 + 1.0 / 2 * d2),
+                f32(-1.0 / 6 * d0 - 1.0 / 2 * d2 + 1.0 / 6 * d3))
+
+    for i in range(height):
+        for j in range(width):
+            x, y = int(tx * f32(j)), int(ty * f32(i))
+            dx, dy = tx * f32(j) - f32(x), ty * f32(i) - f32(y)
+            for k in range(3):
+                c = []
+                for jj in range(4):
+                    z = min(max(y - 1 + jj, 0), ny - 1)
+                    p = [int(img[z, min(max(x + o, 0), nx - 1), k]) for o in (-1, 0, 1, 2)]
+                    a1, a2, a3 = coefficients(p[0] - p[1], p[2] - p[1], p[3] - p[1])
+                    c.append(f32(p[1]) + a1 * dx + a2 * dx * dx + a3 * dx * dx * dx)
+                a1, a2, a3 = coefficients(c[0] - c[1], c[2] - c[1], c[3] - c[1])
+                v = float(c[1] + a1 * dy + a2 * dy * dy + a3 * dy * dy * dy)
+                out[i, j, k] = min(max(math.copysign(math.floor(abs(v) + 0.5), v), 0.0), 255.0)
+    return out
+
+
 class TestRoundHalfAway:
     def test_ties_and_clamp(self):
         v = np.array([-3.0, -0.5, 0.49999997, 0.5, 1.5, 2.5, 254.5, 255.4, 300.0], dtype=np.float32)
@@ -130,30 +160,36 @@ class TestResizeBicubicLlamacppLegacy:
         expected = np.frombuffer(bytes.fromhex(case["output_hex"]), np.uint8).reshape(*case["output_hw"], 3)
         assert_same_u8(resize_bicubic_llamacpp_legacy(pattern(h, w), *case["target_wh"]), expected)
 
-    def test_integer_coefficients_equal_the_double_path(self):
-        # the horizontal pass computes a1..a3 from integer numerators in float32; the C++ evaluates
-        # them in double and narrows. Same bits expected, residuals of exact zeros included.
-        rng = np.random.default_rng(6)
-        p = rng.integers(0, 256, size=(4, 200_000)).astype(np.int16)
-        residual_case = np.array([[1], [255], [128], [1]], dtype=np.int16)  # d = -254, -127, -254: a1 = -1.4e-14
-        p = np.concatenate([p, residual_case, np.full((4, 1), 9, np.int16)], axis=1)
-        got = _cubic_coefficients_int(*p)
-        d = [(p[k].astype(np.float64) - p[1]) for k in (0, 2, 3)]
-        expected = _cubic_coefficients(*d)
-        for g, e in zip(got, expected):
-            assert g.dtype == e.dtype == np.float32
-            assert np.array_equal(g.view(np.int32), e.view(np.int32))
-        assert got[0][-2] != 0, "the double path's residual must be kept"
+    @pytest.mark.parametrize("src_hw,target_wh", [((13, 19), (23, 17)), ((21, 17), (7, 9)), ((9, 30), (30, 9)),
+                                                  ((1, 6), (11, 2))])
+    def test_matches_a_literal_scalar_port(self, src_hw, target_wh):
+        # exact: the kernel against bicubic_resize's loop written out per sample (scalar float32/double);
+        # the rows include the integer triples whose exact-zero coefficient leaves a double residual
+        # (1, 255, 128, 1 and ramps such as 0, 2, 4, 6), so the residuals are exercised
+        h, w = src_hw
+        img = pattern(h, w)
+        img[0, :4] = np.array([1, 255, 128, 1])[:, None]
+        img[-1] = np.minimum(np.arange(w)[:, None] * [2, 3, 5], 255)
+        expected = literal_bicubic_resize(img, *target_wh)
+        assert_same_u8(resize_bicubic_llamacpp_legacy(img, *target_wh), expected)
 
     def test_double_coefficients_match_the_cpp_expressions(self):
         # the vertical pass's differences are floats; the C++ expressions written out literally
         rng = np.random.default_rng(7)
         d0, d2, d3 = (rng.normal(0, 60, 100_000).astype(np.float32).astype(np.float64) for _ in range(3))
+        # integer differences too (the horizontal pass), with triples whose exact value is 0 but whose
+        # double evaluation leaves a residual: (-254, -127, -254) for a1, (-2, 2, 4) for a3
+        ints = rng.integers(-255, 256, size=(3, 100_000)).astype(np.float64)
+        d0, d2, d3 = (np.concatenate([d, i, [r1, r3]]) for d, i, r1, r3 in
+                      zip((d0, d2, d3), ints, (-254.0, -127.0, -254.0), (-2.0, 2.0, 4.0)))
         expected = ((-1.0 / 3 * d0 + d2 - 1.0 / 6 * d3).astype(np.float32),
                     (1.0 / 2 * d0 + 1.0 / 2 * d2).astype(np.float32),
                     (-1.0 / 6 * d0 - 1.0 / 2 * d2 + 1.0 / 6 * d3).astype(np.float32))
-        for g, e in zip(_cubic_coefficients(d0, d2, d3), expected):
+        got = _cubic_coefficients(d0, d2, d3)
+        for g, e in zip(got, expected):
+            assert g.dtype == np.float32
             assert np.array_equal(g.view(np.int32), e.view(np.int32))
+        assert got[0][-2] != 0 and got[2][-1] != 0, "the double path's residuals must be kept"
 
     def test_bad_target(self):
         with pytest.raises(ValueError, match="0x4"):

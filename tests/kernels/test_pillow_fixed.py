@@ -142,6 +142,48 @@ class TestKernel:
             resize_pillow_fixed(np.zeros((4, 4, 3), np.uint8), 0, 2, "bilinear")
 
 
+def integer_resize(img: np.ndarray, width: int, height: int, name: str) -> np.ndarray:
+    """The C++ passes as int64 per-tap accumulations (horizontal, uint8, then vertical): an independent
+    rendering of ``resample_horizontal``/``resample_vertical`` from the coefficients."""
+    def one_pass(src: np.ndarray, n_out: int) -> np.ndarray:  # along axis 0
+        c = coefficients_pillow_fixed(src.shape[0], n_out, name)
+        acc = np.full((n_out,) + src.shape[1:], 1 << 21, dtype=np.int64)
+        for k in range(c.weights.shape[1]):  # taps beyond ``count`` have weight 0
+            rows = np.minimum(c.xmin + k, src.shape[0] - 1)
+            acc += c.weights[:, k].astype(np.int64).reshape((-1,) + (1,) * (src.ndim - 1)) * src[rows]
+        return np.clip(acc >> 22, 0, 255).astype(np.uint8)
+
+    out = img
+    if width != img.shape[1]:
+        out = one_pass(out.transpose(1, 0, 2), width).transpose(1, 0, 2)
+    if height != img.shape[0]:
+        out = one_pass(out, height)
+    return out
+
+
+class TestLargeImages:
+    """The banded float64 products against the integer accumulation, on photo-sized inputs (exact)."""
+
+    @pytest.fixture(scope="class")
+    def photo(self):
+        rng = np.random.default_rng(11)
+        y, x = np.mgrid[0:431, 0:517]
+        smooth = np.stack([x * 255 // 516, y * 255 // 430, (x + y) % 256], -1)
+        return np.clip(smooth + rng.integers(-40, 41, smooth.shape), 0, 255).astype(np.uint8)
+
+    @pytest.mark.parametrize("name", FILTERS)
+    @pytest.mark.parametrize("size", [(120, 77), (517, 90), (60, 431), (700, 433), (1021, 870), (9, 5)])
+    def test_equals_integer_accumulation(self, photo, name, size):
+        np.testing.assert_array_equal(resize_pillow_fixed(photo, *size, name), integer_resize(photo, *size, name))
+
+    def test_saturating_pattern(self):
+        # 0/255 checkerboard: the negative lobes push sums below 0 and above 255 (both clamps bind)
+        board = (np.indices((64, 80)).sum(0) % 2 * 255).astype(np.uint8)[..., None].repeat(3, -1)
+        for name in FILTERS:
+            np.testing.assert_array_equal(resize_pillow_fixed(board, 37, 101, name),
+                                          integer_resize(board, 37, 101, name))
+
+
 class TestCorrectness:
     """Bytes recorded from the real C++ (llama.cpp 0c1e570 img_tool::resize); exact, atol 0."""
 

@@ -33,8 +33,9 @@ def scale(kernel: str, img: np.ndarray, size) -> np.ndarray:
     return xdraw.resize_approxbilinear_xdraw(samples, size)
 
 
-def scale_loops(kernel: str, samples: np.ndarray, size) -> np.ndarray:
-    """Kernel.Scale written as Go's loops (scaleX_RGBA64Image then scaleY_RGBA_Src), pixel by pixel."""
+def scale_loops(kernel: str, samples: np.ndarray, size, alpha_one: bool = False) -> np.ndarray:
+    """Kernel.Scale written as Go's loops (scaleX_RGBA64Image then scaleY_RGBA_Src), pixel by pixel;
+    ``alpha_one``: the scaleX_Gray / scaleX_YCbCr* fast paths, which store an alpha of exactly 1."""
     def contribs(dst, src):
         d = xdraw.distrib_kernel(kernel, dst, src)
         return [[(int(c), float(w)) for c, w in zip(d.coords[i], d.weights[i]) if w != 0]
@@ -51,6 +52,8 @@ def scale_loops(kernel: str, samples: np.ndarray, size) -> np.ndarray:
                 for ch in range(4):
                     acc[ch] += float(samples[y, c, ch]) * w
             tmp[y][x] = [a * hffff[x] for a in acc]
+            if alpha_one:
+                tmp[y][x][3] = 1.0
     out = np.zeros((dh, dw, 4), dtype=np.uint8)
     for y in range(dh):
         for x in range(dw):
@@ -113,6 +116,29 @@ class TestKernelScale:
         samples = np.concatenate([colour, a], -1).astype(np.uint16)
         np.testing.assert_array_equal(xdraw.resize_kernel_xdraw(samples, dst, kernel),
                                       scale_loops(kernel, samples, dst))
+
+    @pytest.mark.parametrize("kernel", ["bilinear", "catmullrom"])
+    @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+    @pytest.mark.parametrize("src, dst", [((13, 9), (5, 17)), ((3, 20), (7, 4)), ((17, 16), (8, 8))])
+    def test_vectorized_equals_loops_opaque(self, kernel, dtype, src, dst):
+        # the uniform-alpha path (decoded photos): alpha sums computed apart from the colour
+        rng = np.random.default_rng(4)
+        top = 0xFF if dtype == "uint8" else 0xFFFF
+        pixels = rng.integers(0, top + 1, src + (4,)).astype(dtype)
+        pixels[..., 3] = top
+        samples = pixels.astype(np.uint16) * (0x101 if dtype == "uint8" else 1)  # what At().RGBA() returns
+        np.testing.assert_array_equal(xdraw.resize_kernel_xdraw(pixels, dst, kernel),
+                                      scale_loops(kernel, samples, dst))
+
+    @pytest.mark.parametrize("kernel", ["bilinear", "catmullrom"])
+    def test_vectorized_equals_loops_alpha_one(self, kernel):
+        # *image.YCbCr / *image.Gray: 16-bit opaque samples, alpha stored as exactly 1 after scaleX
+        rng = np.random.default_rng(5)
+        samples = rng.integers(0, 0x10000, (11, 14, 4)).astype(np.uint16)
+        samples[..., 3] = 0xFFFF
+        samples[2, 3, :3] = 0xFFFF  # a saturated pixel: the colour clamp to alpha 1 can bind
+        np.testing.assert_array_equal(xdraw.resize_kernel_xdraw(samples, (6, 9), kernel, gray=True),
+                                      scale_loops(kernel, samples, (6, 9), alpha_one=True))
 
     def test_gray_fast_path_alpha_is_one(self):
         gray = np.repeat(np.arange(0, 240, 10, dtype=np.uint8).reshape(4, 6, 1), 4, -1)

@@ -31,6 +31,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
+import jpeglib
 import numpy as np
 
 from parity.errors import BadImage
@@ -232,7 +233,6 @@ def parse_header(data: bytes) -> _Header:
 
 def _read_dct_libjpeg(data: bytes) -> tuple[list[np.ndarray], tuple[str, ...]]:
     """jpeglib's read_dct on ``data``: per-component (rows, cols, 8, 8) int16, and libjpeg's warnings."""
-    import jpeglib
 
     with tempfile.TemporaryDirectory() as tmp, LIBJPEG_LOCK:
         src = os.path.join(tmp, "in.jpg")

@@ -18,6 +18,7 @@ import io
 import os
 import tempfile
 
+import jpeglib
 import numpy as np
 from PIL import Image, features
 
@@ -48,7 +49,6 @@ def decode_jpeg_libjpeg_turbo(data: bytes) -> np.ndarray:
 
 def decode_jpeg_ijg8d(data: bytes) -> np.ndarray:
     """(H, W, 3) uint8 as IJG libjpeg 8d decodes the JPEG to RGB with its default settings."""
-    import jpeglib
 
     with tempfile.TemporaryDirectory() as tmp, LIBJPEG_LOCK:
         src = os.path.join(tmp, "in.jpg")

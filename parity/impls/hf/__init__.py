@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from importlib import metadata
 
+import numpy as np
+
 from parity.decode import Decoded
 from parity.impls.base import Impl, load_recipe
 from parity.presets import Preset
@@ -31,6 +33,11 @@ RECIPES: dict[str, tuple[str, dict[str, str]]] = {
     "pixtral": ("pixtral", {"pil": "stages_pil", "torchvision": "stages_torchvision"}),
     "idefics3": ("idefics3", {"pil": "stages_pil", "torchvision": "stages_torchvision"}),
     "phi4mm": ("phi4mm", {"torchvision": "stages_torchvision"}),
+    "internvl": ("internvl", {"pil": "stages_pil", "torchvision": "stages_torchvision"}),
+    "lfm2-vl": ("lfm2_vl", {"torchvision": "stages_torchvision"}),
+    "glm4v": ("glm4v", {"pil": "stages_pil", "torchvision": "stages_torchvision"}),
+    "step3-vl": ("step3vl", {"torchvision": "stages_torchvision"}),
+    "nemotron-vl": ("nemotron_vl", {"torchvision": "stages_torchvision"}),
 }
 
 
@@ -62,7 +69,8 @@ class HfImpl(Impl):
         module, functions = RECIPES[preset.family]
         recipe = load_recipe(f"{__name__}.{module}:{functions[self.backend]}")
         run_recipe = load_recipe("parity.impls.transformers_processors:run_recipe")
-        run_recipe(recipe, preset, self.backend, decoded.rgb, rec)
+        # a private, writable copy: torch.from_numpy must not share the decode cache's read-only pixels
+        run_recipe(recipe, preset, self.backend, np.array(decoded.rgb), rec)
 
 
 class HfPilImpl(HfImpl):

@@ -25,12 +25,15 @@ from parity.families import pixtral as geometry
 from parity.trace import TraceBuilder
 
 
-def _patch(proc, kw: dict):
+def _patch(proc, kw: dict, preset):
+    """The patch the image processor is called with: ``PixtralProcessor._process_images`` passes
+    patch_size x spatial_merge_size (Mistral 3's 2x2 patch merger; 1 for Pixtral-12B)."""
+    patch = SizeDict(**get_size_dict(kw.get("patch_size") or proc.patch_size, default_to_square=True))
+    merge = int(preset.get("spatial_merge_size", 1))
+    return SizeDict(height=patch.height * merge, width=patch.width * merge)
 
-    return SizeDict(**get_size_dict(kw.get("patch_size") or proc.patch_size, default_to_square=True))
 
-
-def _plan(mod, chw, patch, kw: dict) -> dict:
+def _plan(mod, chw, patch, kw: dict, preset) -> dict:
 
     h, w = chw.shape[-2:]
     longest = kw["size"].longest_edge
@@ -41,16 +44,16 @@ def _plan(mod, chw, patch, kw: dict) -> dict:
     if rh <= 0 or rw <= 0:  # floor(side / ratio) == 0 gives 0 patches: HF cannot resize to it
         raise ParityError(f"transformers' Pixtral resize maps a {h}x{w} (h x w) image to {rh}x{rw}: a side "
                           f"floors to 0 pixels (mistral-common clamps it to 1)")
-    grid = (int(rh) // patch.height, int(rw) // patch.width)
-    return geometry.make_plan((int(h), int(w)), fitted, (int(rh), int(rw)), patch.height,
+    grid = (int(rh) // patch.height, int(rw) // patch.width)  # merged patches: one [IMG] each
+    return geometry.make_plan((int(h), int(w)), fitted, (int(rh), int(rw)), int(preset["patch_size"]),
                               geometry.tokens_mistral(grid)).to_dict()
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
 
-    patch = _patch(proc, kw)
+    patch = _patch(proc, kw, preset)
     x = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(pil_mod, x, patch, kw), "plan")
+    tb.add("plan", _plan(pil_mod, x, patch, kw, preset), "plan")
     if kw["do_resize"]:
         x = proc.resize(x, size=kw["size"], patch_size=patch, resample=kw["resample"])
         tb.add("resize", hwc(x), "HWC")
@@ -67,9 +70,9 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
 
-    patch = _patch(proc, kw)
+    patch = _patch(proc, kw, preset)
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(tv_mod, chw, patch, kw), "plan")
+    tb.add("plan", _plan(tv_mod, chw, patch, kw, preset), "plan")
     batch = chw[None]  # _preprocess works on stacked groups of same-shape images
     if kw["do_resize"]:
         batch = proc.resize(image=batch, size=kw["size"], patch_size=patch, resample=kw["resample"])

@@ -25,11 +25,13 @@ from parity.arrays import one_or_tuple, stack_or_tuple
 from parity.decode import Decoded
 from parity.errors import ParityError
 from parity.impls.base import Impl
+from parity.impls.llamacpp.deepseekocr import preprocess_deepseekocr
 from parity.impls.llamacpp.dyn_size import preprocess_dyn_size
 from parity.impls.llamacpp.fixed_size import preprocess_fixed_size
 from parity.impls.llamacpp.hparams import ClipHparams, hparams_from_gguf
 from parity.impls.llamacpp.idefics3 import preprocess_idefics3
 from parity.impls.llamacpp.internvl import preprocess_internvl
+from parity.impls.llamacpp.lfm2 import preprocess_lfm2
 from parity.impls.llamacpp.llava_uhd import preprocess_llava_uhd
 from parity.impls.llamacpp.plans import family_plan
 from parity.impls.llamacpp.resize import Preprocessed
@@ -45,8 +47,10 @@ PREPROCESSORS: dict[str, Callable[[np.ndarray, ClipHparams], Preprocessed]] = {
     "dyn_size": preprocess_dyn_size,
     "idefics3": preprocess_idefics3,
     "internvl": preprocess_internvl,
+    "lfm2": preprocess_lfm2,
+    "deepseekocr": preprocess_deepseekocr,
 }
-SLICING = ("llava_uhd", "idefics3", "internvl")
+SLICING = ("llava_uhd", "idefics3", "internvl", "lfm2", "deepseekocr")
 
 
 def normalize_llamacpp(img: np.ndarray, mean: tuple, std: tuple) -> np.ndarray:

@@ -43,13 +43,14 @@ KEY_HAS_VISION = "clip.has_vision_encoder"
 
 LLAVA_PROJECTORS = ("mlp", "mlp_norm", "ldp", "ldpv2", "cogvlm", "janus_pro", "adapter")
 DYN_SIZE_PROJECTORS = ("qwen2vl_merger", "qwen2.5vl_merger", "qwen3vl_merger", "pixtral", "phi4",
-                       "gemma4v")
+                       "gemma4v", "kimivl")
 #: projector -> preprocessor for the projectors this port covers (mtmd.cpp init_vision)
 SUPPORTED_PROJECTORS = LLAVA_PROJECTORS + DYN_SIZE_PROJECTORS + (
-    "resampler", "gemma3", "idefics3", "internvl", "llama4")
+    "resampler", "gemma3", "idefics3", "internvl", "llama4",
+    "lfm2", "glm4v", "deepseekocr", "deepseekocr2", "nemotron_v2_vl")
 
 #: preprocessor names, after the C++ classes mtmd_image_preprocessor_<name>
-PREPROCESSORS = ("fixed_size", "llava_uhd", "dyn_size", "idefics3", "internvl")
+PREPROCESSORS = ("fixed_size", "llava_uhd", "dyn_size", "idefics3", "internvl", "lfm2", "deepseekocr", "step3vl")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class ClipHparams:
     pad_color_ov: tuple[int, int, int] = (0, 0, 0)
     minicpmv_version: int = 0
     ov_img_first: bool = False
+    preproc_min_tiles: int = 0  # deepseekocr: tile-grid bounds and tile side (clip_hparams preproc_*)
+    preproc_max_tiles: int = 0
+    preproc_tile_size: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -208,11 +212,44 @@ def hparams_from_gguf(values: Mapping[str, Any]) -> ClipHparams:
         h["image_min_pixels"] = _int(values, KEY_MIN_PIXELS)
         h["image_max_pixels"] = _int(values, KEY_MAX_PIXELS)
         h["preprocessor"] = "dyn_size"
+    elif proj == "kimivl":
+        h["n_merge"] = _int(values, KEY_SCALE_FACTOR, 1)
+        h["resize_algo"] = "bicubic"
+        limit_tokens(8, 1024)
+        h["preprocessor"] = "dyn_size"
     elif proj == "gemma4v":
         h["n_merge"] = _int(values, KEY_SCALE_FACTOR, 3)
         h["resize_algo"] = "bicubic"
         limit_tokens(70, 1120)
         h["preprocessor"] = "dyn_size"
+    elif proj == "lfm2":
+        h["resize_algo"] = h["resize_algo_rf"] = h["resize_algo_ov"] = "bilinear"
+        h["n_merge"] = _int(values, KEY_SCALE_FACTOR, 1)
+        limit_tokens(64, 256)
+        h["preprocessor"] = "lfm2"
+    elif proj == "glm4v":
+        h["n_merge"] = _int(values, KEY_SPATIAL_MERGE, 2)
+        h["resize_algo"] = "bicubic"
+        limit_tokens(8, 4096)
+        h["preprocessor"] = "dyn_size"
+    elif proj in ("deepseekocr", "deepseekocr2"):
+        h["patch_size"], h["image_size"] = 16, 1024  # clip.cpp overrides the file's values
+        h["resize_algo"] = "bicubic"
+        h["pad_color"] = (127, 127, 127)
+        lo = _int(values, KEY_MIN_TILES, 2)
+        hi = _int(values, KEY_MAX_TILES, 9 if proj == "deepseekocr" else 6)
+        if not 0 <= lo <= hi <= 256:  # GGML_ASSERT in load_hparams
+            raise ParityError(f"{KEY_MIN_TILES}={lo} / {KEY_MAX_TILES}={hi}: llama.cpp asserts 0 <= min <= max <= 256")
+        h["preproc_min_tiles"], h["preproc_max_tiles"] = lo, hi
+        h["preproc_tile_size"] = 640 if proj == "deepseekocr" else 768
+        h["preprocessor"] = "deepseekocr"
+    elif proj == "step3vl":
+        h["n_merge"] = _int(values, KEY_SCALE_FACTOR, 4)
+        h["image_longest_edge"] = _int(values, KEY_PREPROC_IMAGE_SIZE, 0) or 3024
+        h["preprocessor"] = "step3vl"
+    elif proj == "nemotron_v2_vl":
+        h["n_merge"] = _int(values, KEY_SCALE_FACTOR, 1)
+        h["preprocessor"] = "fixed_size"
     if h["preprocessor"] == "internvl" and not h["res_candidates"]:
         raise ParityError("internvl projector without resolution candidates (preproc_min_tiles < 1)")
     if any(not (isinstance(v, float) and math.isfinite(v) and v != 0.0) for v in std):
@@ -229,6 +266,12 @@ FAMILY_OF_PROJECTOR = {
     "qwen3vl_merger": "qwen3-vl",
     "gemma3": "gemma3", "gemma4v": "gemma4", "idefics3": "idefics3", "pixtral": "pixtral",
     "llama4": "llama4", "internvl": "internvl", "phi4": "phi4mm",
+    "kimivl": "kimi-vl",
+    "lfm2": "lfm2-vl",
+    "glm4v": "glm4v",
+    "deepseekocr": "deepseek-ocr", "deepseekocr2": "deepseek-ocr",
+    "step3vl": "step3-vl",
+    "nemotron_v2_vl": "nemotron-vl",
 }
 
 

@@ -14,7 +14,12 @@ from collections.abc import Callable
 from parity.errors import ParityError
 from parity.families import gemma3, gemma4, idefics3, internvl, llama4, llava, llava_next, minicpmv, pixtral, qwen2_vl
 from parity.families.base import Plan, Tokens
+from parity.impls.llamacpp.deepseekocr import plan_deepseekocr
+from parity.impls.llamacpp.glm4v import plan_glm4v
 from parity.impls.llamacpp.hparams import ClipHparams, family_of
+from parity.impls.llamacpp.kimivl import plan_kimivl
+from parity.impls.llamacpp.lfm2 import plan_lfm2
+from parity.impls.llamacpp.nemotron import plan_nemotron
 from parity.impls.llamacpp.resize import Preprocessed
 
 #: MiniCPM-V resampler queries per image by minicpmv_version (``clip_n_output_tokens``)
@@ -110,11 +115,13 @@ def plan_gemma4(image_hw, out: Preprocessed, hp: ClipHparams) -> Plan:
 
 
 def plan_internvl(image_hw, out: Preprocessed, hp: ClipHparams) -> Plan:
-    grid = _grid(out)
-    resized = _hw(out.plan["refined"]) if grid != (0, 0) else (hp.image_size, hp.image_size)
-    grid = grid if grid != (0, 0) else (1, 1)
+    grid, steps = _grid(out), _steps(out)
+    if "refined" in steps and grid != (0, 0):
+        resized, canvas, offset = _resize(steps["refined"])  # the image drawn, padded onto the tile grid
+    else:
+        grid, resized, canvas, offset = (1, 1), (hp.image_size, hp.image_size), None, (0, 0)
     return internvl.make_plan(image_hw, resized, grid, len(out.chunks),
-                              internvl.tokens_llamacpp(len(out.chunks), _tile(hp)))
+                              internvl.tokens_llamacpp(len(out.chunks), _tile(hp)), canvas=canvas, pad_offset=offset)
 
 
 def plan_idefics3(image_hw, out: Preprocessed, hp: ClipHparams) -> Plan:
@@ -135,6 +142,11 @@ PLANS: dict[str, Callable[[tuple[int, int], Preprocessed, ClipHparams], Plan]] =
     "gemma4": plan_gemma4,
     "idefics3": plan_idefics3,
     "internvl": plan_internvl,
+    "kimi-vl": plan_kimivl,
+    "lfm2-vl": plan_lfm2,
+    "glm4v": plan_glm4v,
+    "deepseek-ocr": plan_deepseekocr,
+    "nemotron-vl": plan_nemotron,
 }
 
 

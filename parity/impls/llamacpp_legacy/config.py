@@ -137,6 +137,9 @@ def config_from_gguf(values: Mapping[str, Any]) -> LegacyConfig:
     merge_type = str(values.get(KEY_MERGE_TYPE, "flat"))
     version = int(values.get(KEY_MINICPMV_VERSION, 2))
     if _flag(values, KEY_HAS_MINICPMV, notes) and version != 0:
+        if version not in (2, 3, 4):  # clip.cpp builds its pos_embed / n_patches only for these
+            raise ParityError(f"{KEY_MINICPMV_VERSION}={version}: llama.cpp c392e50 knows MiniCPM-V versions 2-4 "
+                              "only (its graph leaves pos_embed unset for others)")
         preprocessor = "uhd"
         notes.append("MiniCPM-V slicing uses uhd_slice_image's fixed defaults: max 9 slices, "
                      "scale_resolution 448, patch 14 (the file's image_size is not read)")

@@ -35,8 +35,8 @@ F32 = np.float32
 MAX_SLICE_NUMS = 9
 SCALE_RESOLUTION = 448
 SLICE_ORDER = "overview first, then slices row-major"
-#: clip_n_patches for MiniCPM-V: resampler queries per image by minicpmv_version (2: 2.5, 3: 2.6)
-QUERY_NUM = {2: 96, 3: 64}
+#: clip_n_patches for MiniCPM-V: resampler queries per image by minicpmv_version (2: 2.5, 3: 2.6, 4: o-2.6)
+QUERY_NUM = {2: 96, 3: 64, 4: 64}
 PATCH_SIZE = 14  # uhd_slice_image's default, and llava.cpp's hard-coded reshape_by_patch size
 
 

@@ -25,7 +25,11 @@ from parity.impls.base import Impl
 from parity.presets import Preset
 from parity.trace import TraceBuilder
 
+from . import deepseekocr as deepseekocr_pipeline
 from . import gemma3, gemma4, llama4, mistral3, mllama, qwen
+from . import glmocr as glmocr_pipeline
+from . import lfm2 as lfm2_pipeline
+from . import nemotronh as nemotronh_pipeline
 from .imageproc import pipeline_input
 
 COMMIT = "f63eea3"
@@ -40,10 +44,16 @@ PIPELINES: dict[str, tuple[str, bool, Callable[[GoImage, Preset, TraceBuilder], 
     "pixtral": ("mistral3", True, mistral3.stages_mistral3),
     "llama4": ("llama4", True, llama4.stages_llama4),
     "gemma4": ("gemma4", False, gemma4.stages_gemma4),
+    "lfm2-vl": ("lfm2", True, lfm2_pipeline.stages_lfm2),
+    "glm4v": ("glmocr", True, glmocr_pipeline.stages_glmocr),
+    "deepseek-ocr": ("deepseekocr", False, deepseekocr_pipeline.stages_deepseekocr),
+    "nemotron-vl": ("nemotronh", True, nemotronh_pipeline.stages_nemotronh),
 }
 
 #: presets of a mapped family that Ollama's engine has no model for
-UNSERVED = {"qwen2-vl": "Ollama f63eea3 has a qwen25vl model, not Qwen2-VL"}
+UNSERVED = {"qwen2-vl": "Ollama f63eea3 has a qwen25vl model, not Qwen2-VL",
+            "glm-4.1v": "Ollama f63eea3 converts GLM-OCR only (glmocr); GLM-4.1V (Glm4vForConditionalGeneration) "
+                        "has no model"}
 
 
 class OllamaImpl(Impl):

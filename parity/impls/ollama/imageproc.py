@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from parity.decode.go import GoImage, composite_over_white, premultiplied_rgba8
+from parity.errors import ParityError
 from parity.kernels.xdraw import resize_kernel_xdraw
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -22,7 +24,6 @@ STANDARD_STD = (0.5, 0.5, 0.5)
 
 def rgb_of(rgba8: np.ndarray) -> np.ndarray:
     """The RGB bytes of RGBA bytes, as a new contiguous array (a plain byte copy; OpenCV does it fast)."""
-    import cv2
 
     rgba8 = np.ascontiguousarray(rgba8, dtype=np.uint8)
     if rgba8.size == 0:
@@ -70,7 +71,6 @@ def setting(preset, key: str, ollama_default=None):
         return value
     if ollama_default is not None:
         return ollama_default
-    from parity.errors import ParityError
 
     raise ParityError(f"preset {preset.name!r} has no value {key!r} needed by the ollama pipeline")
 

@@ -67,6 +67,13 @@ def _recipes() -> dict[str, Recipe]:
         "idefics3": Recipe("pil-hf", "idefics3", None,
                            f"{_v('transformers')} Idefics3ImageProcessorPil (the authors' own processor, "
                            "PIL backend as trained)"),
+        "internvl": Recipe("pil-drop-alpha", "internvl", None,
+                           "port of OpenGVLab/InternVL@2410d1d internvl_chat/internvl/train/dataset.py dynamic_preprocess "
+                           f"+ build_transform (model card load_image) on Pillow {metadata.version('pillow')}, "
+                           f"{_v('torchvision')}"),
+        "deepseek-ocr": Recipe("pil-drop-alpha-exif", "deepseek_ocr", None,
+                               "port of deepseek-ai/DeepSeek-OCR@e4ac34e DeepSeek-OCR-vllm/process/image_process.py "
+                               f"(Gundam mode) on Pillow {metadata.version('pillow')}, {_v('torchvision')}"),
     }
 
 

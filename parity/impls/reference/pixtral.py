@@ -47,7 +47,7 @@ def stages(rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
     h, w = rgb.shape[:2]
     ratio = max(h / preset["max_image_size"], w / preset["max_image_size"])
     fitted = [max(round(h / ratio), 1), max(round(w / ratio), 1)] if ratio > 1 else [h, w]
-    tb.add("plan", geometry.make_plan((h, w), fitted, (h_tok * patch, w_tok * patch), patch,
+    tb.add("plan", geometry.make_plan((h, w), fitted, (h_tok * patch, w_tok * patch), preset["patch_size"],
                                       geometry.tokens_mistral((h_tok, w_tok))).to_dict(), "plan")
     resized = cv2.resize(np.array(mc._convert_to_rgb(pil), dtype=np.float32), (w_tok * patch, h_tok * patch),
                          interpolation=cv2.INTER_CUBIC)

