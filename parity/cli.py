@@ -331,6 +331,55 @@ def cmd_matrix(args) -> Outcome:
     return Outcome(code, _render(payload, args.json, "\n".join(lines)))
 
 
+def cmd_sweep(args) -> Outcome:
+    """A corpus x presets x impls into a results folder (results.sqlite, index.html, summary.md, case
+    pages of the worst cases); resumable; exit 1 when some impl diverges from its baseline on some image."""
+    import shlex
+
+    from parity.report.browser import browser_check_site, find_browser
+    from parity.report.sweep import render_sweep_text, write_sweep_report
+    from parity.sweep.workflow import SweepConfig, check_config, run_sweep
+
+    if args.scheduler and args.workers is not None:
+        raise ParityError("--workers and --scheduler both given: on a cluster its workers run the tasks; give one")
+    cmd = ["parity", "sweep", *args.inputs, "--model", args.model, "-o", args.output]
+    for flag, value in (("--impl", args.impl), ("--baseline", args.baseline), ("--workers", args.workers),
+                        ("--scheduler", args.scheduler), ("--keep-worst", args.keep_worst)):
+        if value is not None:
+            cmd += [flag, str(value)]
+    cfg = SweepConfig(args.inputs, _names("--model", args.model), Path(args.output), impls=_names("--impl", args.impl),
+                      baseline=args.baseline, workers=args.workers, scheduler=args.scheduler,
+                      keep_worst=5 if args.keep_worst is None else args.keep_worst,
+                      progress=not args.json and sys.stderr.isatty(), command=shlex.join(cmd))
+    check_config(cfg)  # usage errors before connecting to a cluster
+    cluster = None
+    if args.scheduler:
+        from parity.sweep.cluster import connect
+
+        cluster = connect(args.scheduler)
+        cfg.executor, cfg.slots = cluster.executor, cluster.slots
+    try:
+        result = run_sweep(cfg)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    write_sweep_report(result.summary, result.worst_cases, cfg.out)
+    lines = [render_sweep_text(result.summary)]
+    browser_ok = True
+    if args.browser_check:
+        if find_browser() is None:
+            lines.append("browser check skipped: no chromium on PATH (apt-get install -y chromium)")
+        else:
+            for c in browser_check_site(cfg.out):
+                browser_ok = browser_ok and c["ok"]
+                lines.append(f"browser check {'ok  ' if c['ok'] else 'FAIL'} {c['page']}: {c['images']} images, "
+                             f"{c['broken']} broken, {len(c['console'])} console messages"
+                             + (f"; {c['error']}" if c["error"] else ""))
+    code = EXIT_PASS if result.passed and browser_ok else EXIT_DIVERGENCE
+    payload = {"command": "sweep", **result.summary, "exit_code": code}
+    return Outcome(code, _render(payload, args.json, "\n".join(lines)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="parity", description="Stage-by-stage parity of VLM image preprocessing.",
                 epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -433,6 +482,29 @@ def build_parser() -> argparse.ArgumentParser:
                     help="load index.html and a few case pages in headless Chromium (skipped if absent)")
     mx.add_argument("--json", action="store_true")
     mx.set_defaults(fn=cmd_matrix)
+
+    sw = parser("sweep", "a whole corpus x presets x impls, on every core or a Dask cluster, into a resumable "
+                "results folder (results.sqlite, index.html, summary.md)",
+                epilog=EXIT_CODES_HELP + "\nsweep: 1 when some impl diverges from its baseline on some image; bad input "
+                "files are recorded (summary, inputs table) and do not change the exit code; 2 when no INPUT names a "
+                "readable image, or for a bad -o / flag.")
+    sw.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="image files, directories (recursive), globs ('data/**/*.jpg'), or .txt/.lst/.list files "
+                         "listing paths (one per line)")
+    sw.add_argument("--model", "-m", required=True, metavar="P[,P...]", help="comma-separated presets")
+    sw.add_argument("--impl", help="comma-separated impls (default: every impl that supports each preset)")
+    sw.add_argument("--baseline", help="impl the others are compared against (default: reference, else first)")
+    sw.add_argument("-o", "--output", required=True, metavar="RESULTS_DIR",
+                    help="results folder; the same command again resumes, skipping finished images")
+    sw.add_argument("--workers", type=int, help="local processes (default: every core; 1 = in this process)")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on a Dask cluster (tcp://HOST:8786; see README 'Sweeps and clusters')")
+    sw.add_argument("--keep-worst", type=int, metavar="N",
+                    help="keep arrays and a case page for the N worst cases per preset x impl (default 5)")
+    sw.add_argument("--browser-check", action="store_true",
+                    help="load index.html and a few case pages in headless Chromium (skipped if absent)")
+    sw.add_argument("--json", action="store_true")
+    sw.set_defaults(fn=cmd_sweep)
     return p
 
 

@@ -37,6 +37,9 @@ from parity.impls.llamacpp.projectors import recognise
 from parity.presets import Preset, all_presets, preset_from_dict
 
 GGUF_MAGIC = b"GGUF"
+#: the metadata and tensor infos are at the start of the file; an mmproj's are a few MB at most (a
+#: full model with a tokenizer vocabulary, ~10 MB): reading past them is not needed to check them
+MAX_GGUF_HEADER_BYTES = 64 * 2**20
 
 #: PIL resample codes (HF preprocessor_config.json ``resample``) -> llama.cpp filter names
 PIL_RESAMPLE = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
@@ -63,16 +66,91 @@ def _field_value(field: Any) -> Any:
     return value
 
 
+#: GGUF value type -> fixed size in bytes (gguf-py ``GGUFValueType``: 0 u8, 1 i8, 2 u16, 3 i16, 4 u32,
+#: 5 i32, 6 f32, 7 bool, 8 string, 9 array, 10 u64, 11 i64, 12 f64)
+_SCALAR_SIZE = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+_STRING, _ARRAY = 8, 9
+#: ggml's GGML_MAX_DIMS
+_MAX_DIMS = 4
+
+
+def check_gguf_structure(data: bytes) -> str | None:
+    """What makes the header, metadata and tensor-info sections of a GGUF file impossible (a count or
+    a length larger than the bytes that follow, an unknown value type), or None. Checked before the
+    gguf reader parses the file: a corrupt count must not make it allocate without bound."""
+    end, pos = len(data), 4
+
+    def take(n: int) -> int:
+        nonlocal pos
+        if n < 0 or pos + n > end:
+            raise ValueError(f"needs {n} bytes at offset {pos}, the file has {end - pos} left")
+        start, pos = pos, pos + n
+        return start
+
+    def u32() -> int:
+        return int.from_bytes(data[take(4):pos], "little")
+
+    def u64() -> int:
+        return int.from_bytes(data[take(8):pos], "little")
+
+    def string() -> None:
+        take(u64())
+
+    def value(vtype: int) -> None:
+        if vtype in _SCALAR_SIZE:
+            take(_SCALAR_SIZE[vtype])
+        elif vtype == _STRING:
+            string()
+        elif vtype == _ARRAY:
+            etype, count = u32(), u64()
+            if etype == _ARRAY:
+                raise ValueError("an array of arrays")
+            least = _SCALAR_SIZE.get(etype, 8)
+            if count * least > end - pos:
+                raise ValueError(f"an array of {count} values needs at least {count * least} bytes, {end - pos} left")
+            if etype in _SCALAR_SIZE:
+                take(count * least)
+            else:
+                for _ in range(count):
+                    value(etype)
+        else:
+            raise ValueError(f"unknown value type {vtype}")
+
+    try:
+        version = u32()
+        if version not in (2, 3):
+            return f"GGUF version {version} (readable: 2, 3)"
+        n_tensors, n_kv = u64(), u64()
+        if n_kv * 12 > end - pos or n_tensors * 24 > end - pos:
+            return f"{n_kv} metadata keys and {n_tensors} tensors cannot fit in {end} bytes"
+        for _ in range(n_kv):
+            string()
+            value(u32())
+        for _ in range(n_tensors):
+            string()
+            n_dims = u32()
+            if n_dims > _MAX_DIMS:
+                return f"a tensor with {n_dims} dimensions (ggml allows {_MAX_DIMS})"
+            take(8 * n_dims + 4 + 8)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """Every metadata key of a GGUF file -> its value (tensors are not read)."""
     p = Path(path)
     fd, size = open_regular(p, "GGUF file")  # not found / a directory / a FIFO / a symlink loop: one line each
     with os.fdopen(fd, "rb") as fh:
-        magic = fh.read(4)
+        data = fh.read(MAX_GGUF_HEADER_BYTES)
+    magic = data[:4]
     if size == 0:
         raise ParityError(f"GGUF file is empty (0 bytes): {p}")
     if magic != GGUF_MAGIC:
         raise ParityError(f"not a GGUF file (magic {magic!r}, expected b'GGUF'): {p}")
+    problem = check_gguf_structure(data)
+    if problem is not None:
+        raise ParityError(f"malformed or truncated GGUF file {p}: {problem}")
     try:
         reader = GGUFReader(p, "r")
         meta = {name: _field_value(field) for name, field in reader.fields.items()}

@@ -133,7 +133,8 @@ def render_case(case: dict) -> str:
         lines.append(f"{name} first diverges from {case['baseline']} at stage '{d['first_divergence']}':")
         lines.extend(render_stage_diff(first))
         if d["consequences"]:
-            lines.append(f"    later stages that differ as a consequence: {', '.join(d['consequences'])}")
+            geometry = " (plan: the geometry differs on its own too, see above)" if "plan" in d["consequences"] else ""
+            lines.append(f"    later stages that also differ: {', '.join(d['consequences'])}{geometry}")
         diag = case.get("diagnoses", {}).get(name)
         if diag:
             lines.extend("    " + ln for ln in render_diagnosis_text(diag, cap=3).splitlines())

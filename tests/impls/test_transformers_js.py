@@ -87,8 +87,8 @@ class TestInstall:
 class TestSupport:
     def test_supported_presets(self):
         supported = {name for name, p in all_presets().items() if IMPL.supports(p) is None}
-        assert supported == {"qwen2-vl", "qwen2.5-vl", "qwen3-vl", "idefics3", "smolvlm", "llava-1.5", "mobilevlm",
-                             "gemma-3", "gemma-4"}
+        assert supported == {"qwen2-vl", "qwen2.5-vl", "qwen3-vl", "idefics3", "smolvlm", "granite-docling",
+                             "llava-1.5", "mobilevlm", "gemma-3", "gemma-4"}
 
     def test_the_classes_used_exist_and_the_missing_ones_do_not(self):
         classes = set(RUNTIME.hello()["classes"])

@@ -35,6 +35,7 @@ from parity.impls.llamacpp.lfm2 import preprocess_lfm2
 from parity.impls.llamacpp.llava_uhd import preprocess_llava_uhd
 from parity.impls.llamacpp.plans import family_plan
 from parity.impls.llamacpp.resize import Preprocessed
+from parity.impls.llamacpp.step3vl import preprocess_step3vl
 from parity.presets import Preset
 from parity.trace import TraceBuilder
 
@@ -47,10 +48,11 @@ PREPROCESSORS: dict[str, Callable[[np.ndarray, ClipHparams], Preprocessed]] = {
     "dyn_size": preprocess_dyn_size,
     "idefics3": preprocess_idefics3,
     "internvl": preprocess_internvl,
+    "step3vl": preprocess_step3vl,
     "lfm2": preprocess_lfm2,
     "deepseekocr": preprocess_deepseekocr,
 }
-SLICING = ("llava_uhd", "idefics3", "internvl", "lfm2", "deepseekocr")
+SLICING = ("llava_uhd", "idefics3", "internvl", "lfm2", "deepseekocr", "step3vl")
 
 
 def normalize_llamacpp(img: np.ndarray, mean: tuple, std: tuple) -> np.ndarray:
@@ -105,7 +107,7 @@ class LlamaCppImpl(Impl):
         if hp.preprocessor in SLICING:
             rec.add("tiles", stack_or_tuple(out.chunks), "chunks,H,W,C",
                     note="chunk order: " + ", ".join(out.chunk_roles))
-        normalized = tuple(normalize_llamacpp(c, hp.image_mean, hp.image_std) for c in out.chunks)
+        normalized = out.normalized or tuple(normalize_llamacpp(c, hp.image_mean, hp.image_std) for c in out.chunks)
         rec.add("normalize", stack_or_tuple(normalized), "chunks,H,W,C")
         rec.add("pack", pack_chw(normalized), "chunks,C,H,W (inp_raw, chunks in order)",
                 note="chunk order: " + ", ".join(out.chunk_roles))

@@ -47,7 +47,7 @@ DYN_SIZE_PROJECTORS = ("qwen2vl_merger", "qwen2.5vl_merger", "qwen3vl_merger", "
 #: projector -> preprocessor for the projectors this port covers (mtmd.cpp init_vision)
 SUPPORTED_PROJECTORS = LLAVA_PROJECTORS + DYN_SIZE_PROJECTORS + (
     "resampler", "gemma3", "idefics3", "internvl", "llama4",
-    "lfm2", "glm4v", "deepseekocr", "deepseekocr2", "nemotron_v2_vl")
+    "lfm2", "glm4v", "deepseekocr", "deepseekocr2", "nemotron_v2_vl", "step3vl")
 
 #: preprocessor names, after the C++ classes mtmd_image_preprocessor_<name>
 PREPROCESSORS = ("fixed_size", "llava_uhd", "dyn_size", "idefics3", "internvl", "lfm2", "deepseekocr", "step3vl")

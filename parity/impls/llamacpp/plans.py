@@ -21,6 +21,7 @@ from parity.impls.llamacpp.kimivl import plan_kimivl
 from parity.impls.llamacpp.lfm2 import plan_lfm2
 from parity.impls.llamacpp.nemotron import plan_nemotron
 from parity.impls.llamacpp.resize import Preprocessed
+from parity.impls.llamacpp.step3vl import plan_step3vl
 
 #: MiniCPM-V resampler queries per image by minicpmv_version (``clip_n_output_tokens``)
 MINICPMV_QUERY_NUM = {2: 96, 3: 64, 4: 64, 5: 64, 6: 64, 100045: 64}
@@ -147,6 +148,7 @@ PLANS: dict[str, Callable[[tuple[int, int], Preprocessed, ClipHparams], Plan]] =
     "glm4v": plan_glm4v,
     "deepseek-ocr": plan_deepseekocr,
     "nemotron-vl": plan_nemotron,
+    "step3-vl": plan_step3vl,
 }
 
 

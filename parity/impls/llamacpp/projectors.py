@@ -66,9 +66,6 @@ NOT_PORTED: dict[str, str] = {
     "gemma4uv": _NO_PRESET.format(pre="dyn_size", model="Gemma 4 unified (patch * n_merge folded into the patch)"),
     "gemma3nv": _NO_PRESET.format(pre="fixed_size", model="Gemma 3n (MobileNetV5)"),
     "yasa2": _NO_PRESET.format(pre="fixed_size", model="Reka Yasa-2 (stretched, PAD_NONE)"),
-    "step3vl": ("ported (parity.impls.llamacpp.step3vl, bit-exact to the C++) but not wired into the llamacpp impl: "
-                "its chunks are float32 (it normalizes before resizing) and LlamaCppImpl.record_stages normalizes "
-                "uint8 chunks"),
     "minicpmv4_6": "the minicpmv preprocessor (MiniCPM-V 4.6 slicing with n_merge 2 or 4) is not ported",
     "lightonocr": "the longest_edge preprocessor (LightOnOCR) is not ported",
     "deepseek4v": "the deepseek4v preprocessor (DeepSeek-V4 token-budget resize solver, lead pads) is not ported",

@@ -56,3 +56,6 @@ class Preprocessed:
     steps: tuple[ResizeStep, ...]
     chunks: tuple[np.ndarray, ...]
     chunk_roles: tuple[str, ...] = field(default=())
+    #: the chunks as float32 HWC when the preprocessor normalizes before resizing (Step3-VL); else the
+    #: impl normalizes ``chunks`` itself
+    normalized: tuple[np.ndarray, ...] = field(default=())

@@ -24,10 +24,10 @@ the overview last).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from parity.families import step3vl as geometry
 from parity.impls.llamacpp.hparams import ClipHparams
 from parity.impls.llamacpp.resize import Preprocessed, ResizeStep, resize_llamacpp
 
@@ -36,14 +36,6 @@ CROP_SIZE = 504  # default_image_crop_size
 SMALL_ASPECT = f32(1.5)  # small_aspect_ratio_limit
 WIDE_ASPECT = f32(4.0)  # wide_aspect_ratio_limit
 ROUNDING = f32(0.2)  # crop_rounding_threshold
-
-
-@dataclass(frozen=True)
-class Step3Preprocessed(Preprocessed):
-    """The C++ builds its chunks in float32 (it normalizes before resizing): ``normalized`` holds them (HWC float32,
-    in chunk order); ``chunks`` holds the uint8 views they are resized from."""
-
-    normalized: tuple[np.ndarray, ...] = ()
 
 
 def resize_bilinear_to_f32(src: np.ndarray, width: int, height: int, mean, std) -> np.ndarray:
@@ -121,7 +113,7 @@ def crop_with_black_padding(img: np.ndarray, x: int, y: int, w: int, h: int) -> 
     return out
 
 
-def preprocess_step3vl(img: np.ndarray, hp: ClipHparams) -> Step3Preprocessed:
+def preprocess_step3vl(img: np.ndarray, hp: ClipHparams) -> Preprocessed:
     h0, w0 = img.shape[:2]
     prepared, steps = prepare_image(img, hp.image_longest_edge)
     ph, pw = prepared.shape[:2]
@@ -131,7 +123,7 @@ def preprocess_step3vl(img: np.ndarray, hp: ClipHparams) -> Step3Preprocessed:
             "overview": [hp.image_size, hp.image_size]}
     if window <= 0:
         plan.update(refined=[0, 0], grid=[0, 0], slices=[], resize=[s.plan for s in steps], chunks=["overview"])
-        return Step3Preprocessed(plan, tuple(steps), (prepared,), ("overview",), normalized=(overview,))
+        return Preprocessed(plan, tuple(steps), (prepared,), ("overview",), normalized=(overview,))
     cw, ch = crop_extent(pw, window), crop_extent(ph, window)
     xs, ys = grid_starts(cw, window), grid_starts(ch, window)
     src = prepared
@@ -145,14 +137,12 @@ def preprocess_step3vl(img: np.ndarray, hp: ClipHparams) -> Step3Preprocessed:
     roles = tuple(f"window {i}" for i in range(len(windows))) + ("overview",)
     plan.update(refined=[cw, ch], grid=[len(xs), len(ys)], slices=[[x, y, window, window] for x, y in boxes],
                 resize=[s.plan for s in steps], chunks=list(roles))
-    return Step3Preprocessed(plan, tuple(steps), (*windows, prepared), roles, normalized=(*floats, overview))
+    return Preprocessed(plan, tuple(steps), (*windows, prepared), roles, normalized=(*floats, overview))
 
 
 def plan_step3vl(image_hw, out: Preprocessed, hp: ClipHparams):
     """llama.cpp's numbers in the Step3-VL plan (tokens: ``clip_n_output_tokens`` PROJECTOR_TYPE_STEP3VL,
     (w / (patch * n_merge)) * (h / (patch * n_merge)) per chunk, with mtmd's STEP3VL delimiters)."""
-    from parity.families import step3vl as geometry
-
     pw, ph = out.plan["prepared"]
     window = out.plan["window"]
     cols, rows = out.plan["grid"]
