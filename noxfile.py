@@ -17,9 +17,20 @@ def check_install(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (what CI runs)."""
+    """The test suite (what CI runs), on every core.
+
+    pytest-xdist runs the tests in parallel; property tests marked ``slow`` draw a quarter of their
+    examples (hypothesis profile ``ci``, tests/conftest.py)."""
     check_install(session)
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", *session.posargs)
+
+
+@nox.session
+def tests_full(session: nox.Session) -> None:
+    """Nightly: the test suite with every example of every property test (hypothesis profile ``nightly``)."""
+    check_install(session)
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", *session.posargs,
+                env={"HYPOTHESIS_PROFILE": "nightly"})
 
 
 @nox.session
@@ -29,7 +40,17 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Side-by-side speed of impls on the same case (ratios, never asserted)."""
+    """Every runtime port beside hf-pil: the table on stdout, all samples in reports/bench.json.
+
+    Same process, same image, interleaved runs (benchmarks/bench_table.py): ratios to compare run to run,
+    never asserted. Arguments go to the script (``nox -s bench -- --repeat 9 --case llava``)."""
+    check_install(session)
+    session.run("python", "benchmarks/bench_table.py", "--json-out", "reports/bench.json", *session.posargs)
+
+
+@nox.session
+def bench_kernels(session: nox.Session) -> None:
+    """pytest-benchmark statistics of each impl on its benchmark cases (tests/bench)."""
     check_install(session)
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/bench",
                 "--benchmark-enable", "--benchmark-only", "--benchmark-columns=min,mean,median,rounds",

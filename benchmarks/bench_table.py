@@ -5,7 +5,8 @@ Usage: ``python benchmarks/bench_table.py [--repeat 5] [--format jpg,png] [--cas
 For each case (a preset, a fixture photo and the ports that run it), every repeat runs ``hf-pil`` and
 each port once on the same file, alternating which goes first, and keeps the minimum wall time of each
 (the least disturbed run on a shared machine). A run is the whole public ``Impl.run`` from the image
-path: decode, every stage, hashing of every record. One warm-up run per (impl, image) comes first, so
+path: decode, every stage, the sha256 of every record (a record's sha1 is taken on first use, by
+``to_dict`` or a renderer, so it is not in the time). One warm-up run per (impl, image) comes first, so
 imports and per-size caches are not timed. Prints a Markdown table (case | port | port ms | hf-pil ms |
 ratio); ``--json-out`` also writes every sample with the environment (CPUs, load, library versions).
 
@@ -169,9 +170,12 @@ def bench(cases, images: dict, repeat: int, progress=None) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], repeat: int) -> str:
-    lines = [f"min of {repeat} interleaved runs, whole Impl.run from the file; ratio = port / {BASELINE}", "",
-             f"| case | port | port ms | {BASELINE} ms | ratio |", "|---|---|---|---|---|"]
+def markdown(rows: list[dict], repeat: int, env: dict | None = None) -> str:
+    lines = [f"min of {repeat} interleaved runs, whole Impl.run from the file; ratio = port / {BASELINE}"]
+    if env and env.get("loadavg_start") is not None:
+        load = " -> ".join(f"{e[0]:.2f}" for e in (env["loadavg_start"], env.get("loadavg_end")) if e)
+        lines.append(f"1-min load average {load} on {env['cpus_usable']} usable CPUs (a shared machine is slower)")
+    lines += ["", f"| case | port | port ms | {BASELINE} ms | ratio |", "|---|---|---|---|---|"]
     for row in rows:
         size = row["image"].split("_")[-1].split(".")[0]
         case = f"{row['preset']}, {size} {row['format'].upper()}"
@@ -207,7 +211,7 @@ def main(argv=None) -> int:
         rows = bench(cases, images, args.repeat,
                      progress=lambda i, n: print(f"repeat {i}/{n}", file=sys.stderr, flush=True))
     env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    print(markdown(rows, args.repeat))
+    print(markdown(rows, args.repeat, env))
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps({"schema": "parity-bench/1", "repeat": args.repeat,

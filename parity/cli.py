@@ -338,7 +338,7 @@ def cmd_sweep(args) -> Outcome:
 
     from parity.report.browser import browser_check_site, find_browser
     from parity.report.sweep import render_sweep_text, write_sweep_report
-    from parity.sweep.workflow import SweepConfig, check_config, run_sweep
+    from parity.sweep.workflow import DEFAULT_KEEP_WORST, SweepConfig, check_config, run_sweep
 
     if args.scheduler and args.workers is not None:
         raise ParityError("--workers and --scheduler both given: on a cluster its workers run the tasks; give one")
@@ -349,7 +349,7 @@ def cmd_sweep(args) -> Outcome:
             cmd += [flag, str(value)]
     cfg = SweepConfig(args.inputs, _names("--model", args.model), Path(args.output), impls=_names("--impl", args.impl),
                       baseline=args.baseline, workers=args.workers, scheduler=args.scheduler,
-                      keep_worst=5 if args.keep_worst is None else args.keep_worst,
+                      keep_worst=DEFAULT_KEEP_WORST if args.keep_worst is None else args.keep_worst,
                       progress=not args.json and sys.stderr.isatty(), command=shlex.join(cmd))
     check_config(cfg)  # usage errors before connecting to a cluster
     cluster = None
@@ -376,7 +376,10 @@ def cmd_sweep(args) -> Outcome:
                              f"{c['broken']} broken, {len(c['console'])} console messages"
                              + (f"; {c['error']}" if c["error"] else ""))
     code = EXIT_PASS if result.passed and browser_ok else EXIT_DIVERGENCE
-    payload = {"command": "sweep", **result.summary, "exit_code": code}
+    # stdout stays small on any corpus: group counts without their case lists (all in summary.json)
+    groups = [{k: v for k, v in g.items() if k != "cases"} for g in result.summary["groups"]]
+    payload = {"command": "sweep", **result.summary, "groups": groups, "exit_code": code,
+               "summary_json": str(cfg.out / "summary.json")}
     return Outcome(code, _render(payload, args.json, "\n".join(lines)))
 
 
@@ -471,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mx = parser("matrix", "every preset x impl x fixture image into a report folder (index.html, summary.md, "
                 "results.json), with the golden check (what `nox -s parity` runs)")
-    mx.add_argument("--out", default="reports", metavar="DIR", help="report folder (default: reports)")
+    mx.add_argument("--out", "-o", default="reports", metavar="DIR", help="report folder (default: reports)")
     mx.add_argument("--model", help="comma-separated presets (default all)")
     mx.add_argument("--impl", help="comma-separated impls (default all)")
     mx.add_argument("--images", help="'default' (default), 'all', or comma-separated fixture image names")

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,25 +38,57 @@ SIDE_OUTPUTS = (
 StageValue = np.ndarray | tuple | dict
 
 
-def canonical_bytes(value: StageValue) -> bytes:
-    """Bytes the hashes are taken over (see module docstring)."""
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-    if isinstance(value, tuple):
-        return b"".join(canonical_bytes(v) for v in value)
+def _canonical_array(value: np.ndarray) -> np.ndarray:
+    """The array whose memory is the canonical bytes: little-endian, C order (a copy only when needed)."""
     arr = np.asarray(value)
     # Little-endian, C order: the byte layout runtimes write for inp_raw on x86/ARM.
     if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and np.little_endian is False):
         arr = arr.astype(arr.dtype.newbyteorder("<"))
-    return np.ascontiguousarray(arr).tobytes()
+    return np.ascontiguousarray(arr)
+
+
+def _canonical_parts(value: StageValue) -> Iterator[bytes | memoryview]:
+    """The canonical bytes as consecutive buffers, in order; arrays are viewed, not copied."""
+    if isinstance(value, dict):
+        yield json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    elif isinstance(value, tuple):
+        for v in value:
+            yield from _canonical_parts(v)
+    else:
+        arr = _canonical_array(value)
+        try:
+            yield memoryview(arr).cast("B")
+        except (TypeError, ValueError):  # a dtype without a buffer format (datetime...): its bytes
+            yield arr.tobytes()
+
+
+def canonical_bytes(value: StageValue) -> bytes:
+    """Bytes the hashes are taken over (see module docstring)."""
+    return b"".join(bytes(p) for p in _canonical_parts(value))
+
+
+def canonical_nbytes(value: StageValue) -> int:
+    """len(canonical_bytes(value)), without building the bytes."""
+    return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in _canonical_parts(value))
+
+
+def digest(name: str, value: StageValue) -> str:
+    """Hex digest (``hashlib`` algorithm ``name``) of the canonical bytes, fed buffer by buffer."""
+    h = hashlib.new(name)
+    for part in _canonical_parts(value):
+        h.update(part)
+    return h.hexdigest()
 
 
 def _freeze(value: StageValue) -> StageValue:
-    """Read-only copies, so a record cannot change after it is hashed."""
+    """Read-only copies, so a record cannot change after it is hashed. An array that is already
+    read-only and owns its memory (a shared decode) cannot change either: it is kept as it is."""
     if isinstance(value, dict):
         return json.loads(json.dumps(value))
     if isinstance(value, tuple):
         return tuple(_freeze(v) for v in value)
+    if isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None:
+        return value
     arr = np.array(value, copy=True)
     arr.setflags(write=False)
     return arr
@@ -69,15 +103,18 @@ class StageRecord:
     layout: str
     approximate: str | None = None  # reason, when this stage is not bit-faithful to the real code
     note: str = ""
-    sha1: str = field(init=False)
     sha256: str = field(init=False)
 
     def __post_init__(self) -> None:
         frozen = _freeze(self.value)
         object.__setattr__(self, "value", frozen)
-        raw = canonical_bytes(frozen)
-        object.__setattr__(self, "sha1", hashlib.sha1(raw).hexdigest())
-        object.__setattr__(self, "sha256", hashlib.sha256(raw).hexdigest())
+        object.__setattr__(self, "sha256", digest("sha256", frozen))
+
+    @cached_property
+    def sha1(self) -> str:
+        """sha1 of the canonical bytes (``shasum inp_raw.bin``), taken on first use: only ``to_dict``
+        and the renderers show it, while sha256 identifies a stage everywhere."""
+        return digest("sha1", self.value)
 
     @property
     def kind(self) -> str:
@@ -103,7 +140,7 @@ class StageRecord:
 
     @property
     def nbytes(self) -> int:
-        return len(canonical_bytes(self.value))
+        return canonical_nbytes(self.value)
 
     def to_dict(self, with_value: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {

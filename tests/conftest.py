@@ -10,10 +10,24 @@ from hypothesis import settings
 from PIL import Image
 
 # Property tests draw the same examples on every run (CI must not flake); set
-# HYPOTHESIS_PROFILE=explore locally to search new random examples.
+# HYPOTHESIS_PROFILE=explore locally to search new random examples. ``ci`` is the default run
+# (``nox -s tests``); ``nightly`` (``nox -s tests_full``) draws the same way with every example of the
+# tests marked ``slow`` (see ``examples``).
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("nightly", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("explore", deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+#: share of a slow property test's examples drawn under each profile (1: all of them)
+EXAMPLE_SHARE = {"ci": 0.25, "nightly": 1.0, "explore": 1.0}
+
+
+def examples(n: int) -> int:
+    """``max_examples`` for a property test marked ``slow`` whose full run draws ``n`` examples: all of
+    them under the ``nightly`` and ``explore`` profiles, a quarter (at least 10) in the default run."""
+    share = EXAMPLE_SHARE.get(HYPOTHESIS_PROFILE, 1.0)
+    return n if share >= 1 else max(10, round(n * share))
 
 
 def make_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -53,7 +53,7 @@ import numpy as np
 
 from parity.decode import open_pil, read_bytes
 from parity.decode.go_jpeg import DEFAULT_GO_JPEG, decode_jpeg_go
-from parity.decode.go_png import check_png_go
+from parity.decode.go_png import check_png_go, with_stored_idat
 from parity.errors import BadImage, ParityError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -69,7 +69,8 @@ class GoImage:
     whose samples are v*0x101 (cheaper, same values); approximate: why the samples may differ from
     Go's decoder (None when exact); ratio: an ``*image.YCbCr``'s subsample ratio ("4:2:0"...);
     planes: a decoded JPEG's planes as Go stores them (``Y``, ``Cb``, ``Cr``, ``K``), cropped to the
-    samples the image reads.
+    samples the image reads; high_bytes: (H, W, 4) uint8, the high bytes of 16-bit ``pixels`` when the
+    decoder computed them along (an ``*image.YCbCr``'s ``color.YCbCrToRGB`` bytes), else None.
     """
 
     go_type: str
@@ -77,6 +78,7 @@ class GoImage:
     approximate: str | None = None
     ratio: str | None = None
     planes: dict[str, np.ndarray] | None = None
+    high_bytes: np.ndarray | None = None
 
     @property
     def rgba64(self) -> np.ndarray:
@@ -209,7 +211,7 @@ def decode_png_go(data: bytes, label: str) -> GoImage:
         alpha = np.where(v == ty, 0, 0xFF).astype(np.uint8)
         return GoImage("*image.NRGBA", _premultiply(np.repeat(v[..., None], 3, -1), alpha))
     if ctype == 2:
-        rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+        rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
         if trns is None:
             return go_image_from_rgb(rgb)
         t = np.array([trns[1], trns[3], trns[5]], dtype=np.uint8)
@@ -249,8 +251,9 @@ def decode_jpeg_to_go_image(data: bytes, label: str, jpeg: str = DEFAULT_GO_JPEG
         img = decode_jpeg_go(data, jpeg)
     except BadImage as e:
         raise BadImage(f"{label}: {e}") from None
-    pixels = img.rgba64 if img.rgba64 is not None else img.rgba8
-    return GoImage(img.go_type, pixels, img.approximate, img.ratio, img.planes)
+    if img.rgba64 is None:
+        return GoImage(img.go_type, img.rgba8, img.approximate, img.ratio, img.planes)
+    return GoImage(img.go_type, img.rgba64, img.approximate, img.ratio, img.planes, high_bytes=img.rgba8)
 
 
 def decode_go(path: str, jpeg: str = DEFAULT_GO_JPEG) -> GoImage:
@@ -259,10 +262,11 @@ def decode_go(path: str, jpeg: str = DEFAULT_GO_JPEG) -> GoImage:
     data = read_bytes(path)
     if data.startswith(PNG_MAGIC):
         try:
-            check_png_go(data)
+            checked = check_png_go(data)
         except BadImage as e:
             raise BadImage(f"{path}: {e}") from None
-        return decode_png_go(data, str(path))
+        # the pixel values from the rows the check inflated (same bytes, no second inflate)
+        return decode_png_go(with_stored_idat(data, checked), str(path))
     if data.startswith(b"\xff\xd8"):  # image/jpeg's registered magic
         return decode_jpeg_to_go_image(data, str(path), jpeg)
     if data[:6] in GIF_MAGICS:
@@ -283,7 +287,7 @@ def decode_go(path: str, jpeg: str = DEFAULT_GO_JPEG) -> GoImage:
 def composite_over_white(img: GoImage) -> np.ndarray:
     """ollama ``imageproc.Composite``: draw ``Over`` opaque white -> opaque ``*image.RGBA`` (H, W, 4) uint8."""
     if img.opaque:  # opaque: the white never shows; the bytes are the samples' high bytes
-        return img.pixels.copy() if img.pixels.dtype == np.uint8 else (img.pixels >> 8).astype(np.uint8)
+        return premultiplied_rgba8(img)
     c = img.rgba64.astype(np.uint64)
     keep = (0xFFFF - c[..., 3:]) * 0x101  # the destination's share, 0x101-scaled as draw.go does
     out = np.empty(c.shape, dtype=np.uint8)
@@ -296,4 +300,6 @@ def premultiplied_rgba8(img: GoImage) -> np.ndarray:
     """The bytes an ``*image.RGBA`` copy of the image holds (``draw.Draw`` onto zero): samples >> 8."""
     if img.pixels.dtype == np.uint8:
         return img.pixels.copy()
+    if img.high_bytes is not None:
+        return img.high_bytes.copy()
     return (img.pixels >> 8).astype(np.uint8)

@@ -42,7 +42,6 @@ bad Huffman code, an excessive DC category) are not detected: libjpeg reads past
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from dataclasses import dataclass, field
 import jpeglib
 import numpy as np
 
+from parity.decode.jpeg.coefficients import LIBJPEG_LOCK
 from parity.errors import BadImage, ParityError
 
 #: profile name -> what it is; ``go1.26`` is the toolchain ollama f63eea3 builds with
@@ -417,33 +417,35 @@ def parse_go(data: bytes) -> JpegFile:
 # Coefficients (libjpeg via jpeglib) and the bits a cut baseline scan needs
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """libjpeg prints its warnings ("Premature end of JPEG file") on the C stderr: hide them."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+def read_coefficients_warned(data: bytes, ncomp: int) -> tuple[list[np.ndarray], bool]:
+    """Quantized DCT coefficients per component, (blocks down, blocks across, 8, 8) int16, natural order,
+    and whether libjpeg printed any warning while reading them (it prints its first warning of a read
+    on the C stderr, which is captured here: "Corrupt JPEG data: premature end of data segment" when
+    it needs bits past a marker and fills in zeros, "extraneous bytes before marker"...)."""
+
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp, tempfile.TemporaryFile() as err, LIBJPEG_LOCK:
+        tmp.write(data)
+        tmp.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(err.fileno(), 2)
+            try:
+                jpeg = jpeglib.read_dct(tmp.name)
+                jpeg.load()
+            except Exception as e:  # libjpeg refused what Go's marker loop accepted
+                raise ParityError(f"libjpeg could not read the DCT coefficients Go would decode: {e}") from None
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        err.seek(0)
+        warned = bool(err.read().strip())
+    planes = [jpeg.Y, jpeg.Cb, jpeg.Cr, jpeg.K][:ncomp]
+    return [np.asarray(p) for p in planes], warned
 
 
 def read_coefficients(data: bytes, ncomp: int) -> list[np.ndarray]:
     """Quantized DCT coefficients per component, (blocks down, blocks across, 8, 8) int16, natural order."""
-
-    with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        try:
-            with _quiet_stderr():
-                jpeg = jpeglib.read_dct(tmp.name)
-                jpeg.load()
-        except Exception as e:  # libjpeg refused what Go's marker loop accepted
-            raise ParityError(f"libjpeg could not read the DCT coefficients Go would decode: {e}") from None
-    planes = [jpeg.Y, jpeg.Cb, jpeg.Cr, jpeg.K][:ncomp]
-    return [np.asarray(p) for p in planes]
+    return read_coefficients_warned(data, ncomp)[0]
 
 
 def _cut_message(data: bytes, ncomp: int) -> str:
@@ -467,7 +469,12 @@ def check_intervals_complete(f: JpegFile, data: bytes, coefs: list[np.ndarray]) 
 
     Decided as for a cut file: libjpeg reads the file again with 16 bytes of 1-bits (stuffed 0xff
     0x00) before every marker that ends entropy-coded data; a complete interval never reads them, a
-    short one decodes them into different coefficients."""
+    short one decodes them into different coefficients.
+
+    Only needed when the first read warned: libjpeg's bit reader (``jpeg_fill_bit_buffer`` in jdhuff.c,
+    shared by the progressive decoder) warns ``JWRN_HIT_MARKER`` whenever it needs a bit past a marker
+    and fills in zeros. A read without any warning took every bit from before the markers, so the
+    padded read, which has the same bytes there, decodes the same coefficients."""
     cuts = sorted({at for s in f.scans for at in (*s.rst_at, s.data[1])})
     pieces, prev = [], 0
     for at in cuts:
@@ -623,18 +630,30 @@ def _idct_cols_go126(x: list[np.ndarray]) -> list[np.ndarray]:
 IDCTS = {"go1.25": _idct_go125_xyn, "go1.26": _idct_go126_xyn}
 
 
+#: blocks per IDCT chunk: the int32 temporaries of one chunk (8 x 8 x 4096 x 4 bytes = 1 MiB) stay in cache
+IDCT_CHUNK = 4096
+
+
 def reconstruct_plane(coefs: np.ndarray, quant_zigzag: np.ndarray, profile: str) -> np.ndarray:
     """``reconstructBlock`` for every block of a component: dequantize (int32), IDCT, level shift by
-    +128 with clamping to [0, 255] -> the component's plane (blocks down * 8, blocks across * 8) uint8."""
+    +128 with clamping to [0, 255] -> the component's plane (blocks down * 8, blocks across * 8) uint8.
+    Blocks are independent, so they are transformed ``IDCT_CHUNK`` at a time (same integers)."""
     bh, bw = coefs.shape[:2]
     q = np.zeros(64, np.int32)
     q[UNZIG] = quant_zigzag  # b[unzig[zig]] *= qt[zig]
-    c = np.ascontiguousarray(coefs.reshape(-1, 8, 8).transpose(2, 1, 0)).astype(np.int32)  # (x, y, N)
-    c *= q.reshape(8, 8).T[:, :, None]  # int32 product, wrapping like Go's
-    pix = IDCTS[profile](c)  # (y, x, N)
-    np.clip(pix, -128, 127, out=pix)  # c < -128 -> 0; c > 127 -> 255; else c + 128
-    pix += 128
-    return pix.astype(np.uint8).reshape(8, 8, bh, bw).transpose(2, 0, 3, 1).reshape(bh * 8, bw * 8)
+    q_xy = q.reshape(8, 8).T[:, :, None]
+    idct = IDCTS[profile]
+    c16 = np.ascontiguousarray(coefs.reshape(-1, 8, 8).transpose(2, 1, 0))  # (x, y, N) int16
+    n = c16.shape[2]
+    out = np.empty((8, 8, n), np.uint8)  # (y, x, N)
+    for s in range(0, n, IDCT_CHUNK):
+        c = c16[:, :, s:s + IDCT_CHUNK].astype(np.int32)
+        c *= q_xy  # int32 product, wrapping like Go's
+        pix = idct(c)  # (y, x, N)
+        np.clip(pix, -128, 127, out=pix)  # c < -128 -> 0; c > 127 -> 255; else c + 128
+        pix += 128
+        out[:, :, s:s + IDCT_CHUNK] = pix
+    return out.reshape(8, 8, bh, bw).transpose(2, 0, 3, 1).reshape(bh * 8, bw * 8)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -644,8 +663,9 @@ def reconstruct_plane(coefs: np.ndarray, quant_zigzag: np.ndarray, profile: str)
 @dataclass(frozen=True)
 class GoJpeg:
     """A decoded JPEG as Go holds it: its type, subsampling ratio, planes (cropped to what the image
-    reads), and samples: ``rgba64`` (H, W, 4) uint16 as ``At().RGBA()`` returns them (YCbCr, CMYK) or
-    ``rgba8`` (H, W, 4) uint8 bytes of an opaque 8-bit image (Gray replicated, RGBA)."""
+    reads), and samples: ``rgba64`` (H, W, 4) uint16 as ``At().RGBA()`` returns them (YCbCr, CMYK)
+    and/or ``rgba8`` (H, W, 4) uint8: the bytes of an opaque 8-bit image (Gray replicated, RGBA), or
+    the high bytes of ``rgba64`` when the conversion gave them too (YCbCr)."""
 
     go_type: str
     ratio: str | None
@@ -665,20 +685,40 @@ def upsample(plane: np.ndarray, h_step: int, v_step: int, height: int, width: in
     return out[:height, :width]
 
 
-def ycbcr_rgba64(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+#: rows per band of the YCbCr conversion (its int32 temporaries stay in cache)
+YCBCR_BAND = 64
+
+
+def ycbcr_rgba(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``color.YCbCr.RGBA`` (and x/image's inline copy in ``scaleX_YCbCr*``) on full-size planes:
-    16-bit R, G, B (alpha 0xffff). (v >> 8) of them is ``color.YCbCrToRGB``'s 8-bit result."""
-    yy1 = y.astype(np.int32) * 0x10101
-    cb1 = cb.astype(np.int32) - 128
-    cr1 = cr.astype(np.int32) - 128
-    out = np.empty(y.shape + (4,), dtype=np.uint16)
-    # int32 sums cannot wrap here (|r| < 2^25); 0..2^24-1 gives r >> 8, outside it 0 or 0xffff
-    for k, v in enumerate((yy1 + 91881 * cr1, yy1 - 22554 * cb1 - 46802 * cr1, yy1 + 116130 * cb1)):
-        v >>= 8
-        np.clip(v, 0, 0xFFFF, out=v)
-        out[..., k] = v
-    out[..., 3] = 0xFFFF
-    return out
+    (rgba64, rgba8): the 16-bit R, G, B (alpha 0xffff), and their high bytes (alpha 0xff), which are
+    ``color.YCbCrToRGB``'s 8-bit result (what ``DrawYCbCr`` writes into an ``*image.RGBA``)."""
+    h, w = y.shape
+    rgba64 = np.empty((h, w, 4), dtype=np.uint16)
+    rgba8 = np.empty((h, w, 4), dtype=np.uint8)
+    for r in range(0, h, YCBCR_BAND):
+        rows = slice(r, r + YCBCR_BAND)
+        yy1 = y[rows].astype(np.int32)
+        yy1 *= 0x10101
+        cb1 = cb[rows].astype(np.int32)
+        cb1 -= 128
+        cr1 = cr[rows].astype(np.int32)
+        cr1 -= 128
+        out = rgba64[rows]
+        # int32 sums cannot wrap here (|r| < 2^25); 0..2^24-1 gives r >> 8, outside it 0 or 0xffff
+        for k, v in enumerate((yy1 + 91881 * cr1, yy1 - 22554 * cb1 - 46802 * cr1, yy1 + 116130 * cb1)):
+            v >>= 8
+            np.clip(v, 0, 0xFFFF, out=v)
+            out[..., k] = v
+        out[..., 3] = 0xFFFF
+        np.right_shift(out, 8, out=rgba8[rows], casting="unsafe")  # the high bytes, 0..255
+    return rgba64, rgba8
+
+
+def ycbcr_rgba64(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """``color.YCbCr.RGBA`` on full-size planes: 16-bit R, G, B (alpha 0xffff). (v >> 8) of them is
+    ``color.YCbCrToRGB``'s 8-bit result."""
+    return ycbcr_rgba(y, cb, cr)[0]
 
 
 def cmyk_rgba64(pix: np.ndarray) -> np.ndarray:
@@ -715,8 +755,9 @@ def decode_jpeg_go(data: bytes, profile: str = DEFAULT_GO_JPEG) -> GoJpeg:
             if go_type == "*image.YCbCr" else None
         return GoJpeg(go_type, ratio, {}, rgba64=np.zeros((0, 0, 4), np.uint16))
     scanned = {ci for s in f.scans for ci in s.comps}
-    coefs = read_coefficients(data, len(f.comps))
-    check_intervals_complete(f, data[:f.end], coefs)
+    coefs, warned = read_coefficients_warned(data, len(f.comps))
+    if warned:  # see check_intervals_complete: without a warning every interval was complete
+        check_intervals_complete(f, data[:f.end], coefs)
     planes = []
     for ci in range(len(f.comps)):
         if ci in scanned:
@@ -739,7 +780,7 @@ def decode_jpeg_go(data: bytes, profile: str = DEFAULT_GO_JPEG) -> GoJpeg:
         k = planes[3][:h, :w]
         kept["K"] = k
         if f.adobe_transform != 0:  # YCbCrK: DrawYCbCr (4:4:4 or 4:2:0 here), then K inverted
-            pix = (ycbcr_rgba64(y, cb_full, cr_full) >> 8).astype(np.uint8)
+            pix = ycbcr_rgba(y, cb_full, cr_full)[1]  # the high bytes
             pix[..., 3] = 255 - k
         else:  # CMYK stored inverted; a component sampled unlike the first is read at (x/2, y/2)
             pix = np.empty((h, w, 4), np.uint8)
@@ -751,4 +792,5 @@ def decode_jpeg_go(data: bytes, profile: str = DEFAULT_GO_JPEG) -> GoJpeg:
         rgba8 = np.empty((h, w, 4), np.uint8)
         rgba8[..., 0], rgba8[..., 1], rgba8[..., 2], rgba8[..., 3] = y, cb_full, cr_full, 0xFF
         return GoJpeg("*image.RGBA", None, kept, rgba8=rgba8, approximate=f.approximate)
-    return GoJpeg("*image.YCbCr", ratio, kept, rgba64=ycbcr_rgba64(y, cb_full, cr_full), approximate=f.approximate)
+    rgba64, rgba8 = ycbcr_rgba(y, cb_full, cr_full)
+    return GoJpeg("*image.YCbCr", ratio, kept, rgba64=rgba64, rgba8=rgba8, approximate=f.approximate)

@@ -32,6 +32,9 @@ def geometry_line(impl: str, summary: dict[str, Any], width: int = 16) -> str:
     g = {k: geometry_value(summary, k) for k, _ in GEOMETRY_COLUMNS}
     canvas = f" (canvas {g['canvas']}" + (f", pad at {g['pad_offset']}" if g["pad_offset"] not in ("0x0", "-") else "") + ")" \
         if g["canvas"] != g["resized"] or g["pad_offset"] not in ("0x0", "-") else ""
-    images = f"{g['num_images']} image" + ("" if g["num_images"] == "1" else "s")
-    return (f"{impl:<{width}} resized {g['resized']}{canvas}, grid {g['grid']}, {images}, "
-            f"{g['num_tokens']} tokens ({g['num_embeddings']} embeddings)")
+    return (f"{impl:<{width}} resized {g['resized']}{canvas}, grid {g['grid']}, {_count(g['num_images'], 'image')}, "
+            f"{_count(g['num_tokens'], 'token')} ({_count(g['num_embeddings'], 'embedding')})")
+
+
+def _count(n: str, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == "1" else "s")

@@ -20,6 +20,7 @@ from PIL import Image
 
 from parity.arrays import shape_text
 from parity.compare import channel_axis, layout_axes
+from parity.files import atomic_write
 from parity.report.geometry import GEOMETRY_COLUMNS, geometry_value
 from parity.summary import divergence_class, effective_first, stage_detail
 
@@ -220,7 +221,7 @@ class CaseAssets:
                 if not pics:
                     continue
                 rel = f"assets/{name}/thumb_{slug(impl)}_{stage}.jpg"
-                mosaic(pics).save(self.out / rel, quality=80)  # display only: heatmaps carry the exact |Δ|
+                save_image(mosaic(pics), self.out / rel, "JPEG", quality=80)  # display only: heatmaps carry the exact |Δ|
                 by_hash[rec.sha256] = rel
                 assets["thumbs"].setdefault(impl, {})[stage] = rel
         base = case.traces.get(case.baseline)
@@ -244,7 +245,7 @@ class CaseAssets:
                 items = []
                 for m in maps:
                     rel = f"assets/{name}/heat_{slug(impl)}_{stage_name}_p{m['part']}_c{m['channel']}.png"
-                    heat_png(m["map"], vmax).save(self.out / rel, optimize=False, compress_level=1)
+                    save_image(heat_png(m["map"], vmax), self.out / rel, "PNG", optimize=False, compress_level=1)
                     items.append({"part": m["part"], "channel": m["channel"], "path": rel,
                                   "max_levels": round(float(m["map"].max()), 4)})
                 assets["heatmaps"].setdefault(impl, {})[stage_name] = {"vmax_levels": round(vmax, 4), "items": items}
@@ -392,10 +393,15 @@ def geometry_table(case: dict) -> str:
             f"<table class=\"geometry\"><tr><th>impl</th>{head}</tr>{''.join(rows)}</table>")
 
 
-def render_case(case: dict, prefix: str = "../") -> str:
+def save_image(im: Image.Image, path: Path, fmt: str, **options) -> None:
+    atomic_write(path, writer=lambda fh: im.save(fh, fmt, **options))
+
+
+def render_case(case: dict, prefix: str = "../", back: str = "matrix") -> str:
+    """A case page; ``back`` labels the link to the index it belongs to (matrix or sweep)."""
     assets = case.get("assets", {})
     title = f"{case['preset']} / {case['image']}"
-    parts = [f"<p><a href=\"{prefix}index.html\">&larr; matrix</a></p><h1>{esc(title)}</h1>",
+    parts = [f"<p><a href=\"{prefix}index.html\">&larr; {esc(back)}</a></p><h1>{esc(title)}</h1>",
              f"<p>baseline: <b>{esc(case['baseline'])}</b>; case {'passed' if case['passed'] else 'has divergences'}; "
              f"{case.get('elapsed_s', '')} s.</p>"]
     parts.append(geometry_table(case))
@@ -466,7 +472,7 @@ def write_site(results: dict, out: str | Path) -> Path:
     for c in results["cases"]:
         if "assets" not in c:
             c["assets"] = {"page": f"cases/{slug(c['preset'], c['image'])}.html", "thumbs": {}, "heatmaps": {}}
-        (out / c["assets"]["page"]).write_text(render_case(c))
+        atomic_write(out / c["assets"]["page"], render_case(c).encode())
     index = out / "index.html"
-    index.write_text(render_index(results))
+    atomic_write(index, render_index(results).encode())
     return index

@@ -35,6 +35,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _md(text: str) -> str:
+    """Text for a Markdown table cell or list item (a literal ``|`` escaped)."""
+    return text.replace("|", "\\|")
+
+
 def _levels(v: float | None) -> str:
     return "-" if v is None else f"{v:.3g}"
 
@@ -47,7 +52,8 @@ def _query(out: str, g: dict) -> str:
 
 def _run_line(s: dict) -> str:
     run = s["run"]
-    where = f"Dask scheduler {run['scheduler']}" if run.get("scheduler") else f"{run.get('workers')} local workers"
+    n = run.get("workers") or 1
+    where = f"Dask scheduler {run['scheduler']}" if run.get("scheduler") else f"{n} local worker{'s' if n > 1 else ''}"
     peak = run.get("peak_rss_mib") or {}
     mem = f"; peak memory per worker process {max(peak.values()):.0f} MiB (max of {len(peak)})" if peak else ""
     rate = f", {run['images_per_s']:.2f} images/s" if run.get("images_per_s") else ""
@@ -65,15 +71,22 @@ def _recheck_line(s: dict) -> str:
             + "; ".join(f"{m['preset']}/{m['impl']} {m['image']}: {', '.join(m['columns'])}" for m in bad[:5])))
 
 
+def _presets(s: dict) -> str:
+    n = len(s["presets"])
+    return f"{n} preset{'s' if n > 1 else ''} ({', '.join(s['presets'])})"
+
+
 def render_sweep_text(s: dict) -> str:
     """A few lines for stdout."""
-    lines = [f"sweep: {s['images']} images x {len(s['presets'])} presets ({', '.join(s['presets'])}): {s['rows']} rows; "
+    lines = [f"sweep: {s['images']} images x {_presets(s)}: {s['rows']} rows; "
              f"{s['divergent']} of {s['compared']} comparisons diverge; {s['bad_input_count']} bad inputs",
              _run_line(s)]
     for c in s["cells"]:
         rest = ", ".join(f"{k} {v}" for k, v in c["classes"].items() if k != "identical")
         lines.append(f"  {c['preset']:<20} {c['impl']:>16} vs {c['baseline']:<12} {c['divergent']}/{c['compared']} "
                      f"diverge ({_pct(c['rate'])})" + (f": {rest}" if rest else ""))
+    for n in s.get("not_run", []):
+        lines.append(f"  not run: {n['impl']} on {n['preset']} ({n['reason']})")
     for b in s["bad_inputs"][:5]:
         lines.append(f"  bad input {b['path']}: {b['error']}")
     if s["bad_input_count"] > 5:
@@ -195,10 +208,11 @@ def _bad_inputs(s: dict) -> str:
 def render_sweep_index(s: dict) -> str:
     run = s["run"]
     env = run.get("environment") or {}
-    parts = [f"<h1>vlm-parity sweep</h1><p><b>{s['images']}</b> images x {len(s['presets'])} presets "
-             f"({esc(', '.join(s['presets']))}); {s['rows']} rows; <b>{s['divergent']}</b> of {s['compared']} "
+    parts = [f"<h1>vlm-parity sweep</h1><p><b>{s['images']}</b> images x {esc(_presets(s))}; {s['rows']} rows; <b>{s['divergent']}</b> of {s['compared']} "
              f"comparisons diverge from their baseline; {s['bad_input_count']} bad inputs.</p>",
              f"<p>{esc(_run_line(s))} {esc(_recheck_line(s))}</p>",
+             "".join(f"<p>not run: {esc(n['impl'])} on {esc(n['preset'])} ({esc(n['reason'])})</p>"
+                     for n in s.get("not_run", [])),
              f"<p class=\"mono\">{esc(run.get('command') or '')}</p>",
              "<p>Every row (one per image x preset x impl) is in <code>results.sqlite</code>: "
              "<code>sqlite3 results.sqlite \"SELECT preset, impl, class, count(*) FROM results GROUP BY 1, 2, 3\"</code>"
@@ -215,12 +229,13 @@ def render_sweep_index(s: dict) -> str:
 
 def render_sweep_markdown(s: dict) -> str:
     lines = ["## vlm-parity sweep", "",
-             f"{s['images']} images x {len(s['presets'])} presets ({', '.join(s['presets'])}): {s['rows']} rows; "
+             f"{s['images']} images x {_presets(s)}: {s['rows']} rows; "
              f"**{s['divergent']}** of {s['compared']} comparisons diverge from their baseline; "
              f"{s['bad_input_count']} bad inputs.", "", _run_line(s)]
     rc = _recheck_line(s)
     if rc:
         lines += ["", rc]
+    lines += [""] + [f"- not run: {n['impl']} on {n['preset']} ({n['reason']})" for n in s.get("not_run", [])]
     lines += ["", "### Divergence rate per preset and impl", "",
               "| preset | impl vs baseline | compared | diverge | " + " | ".join(CLASS_COLUMNS) + " |",
               "|---|---|---|---|" + "---|" * len(CLASS_COLUMNS)]
@@ -261,7 +276,7 @@ def render_sweep_markdown(s: dict) -> str:
         lines.append(f"- **{g['class']}** at `{g['stage']}`: {g['preset']}, {g['impl']} vs {g['baseline']}: "
                      f"{g['count']} images")
         for c in g["cases"][:MD_EXAMPLES]:
-            lines.append(f"  - {c['image']}: {c['detail'][:120].replace('|', '/')}: `{c['command']}`")
+            lines.append(f"  - {c['image']}: {_md(c['detail'][:120])}: `{c['command']}`")
         if g["count"] > MD_EXAMPLES:
             lines.append(f"  - all of them: `{_query(s['out'], g)}`")
     if len(s["groups"]) > MD_GROUPS_CAP:
@@ -284,7 +299,7 @@ def write_sweep_report(summary: dict[str, Any], worst_cases: list[dict[str, Any]
     (out / "cases").mkdir(parents=True, exist_ok=True)
     for c in worst_cases:
         if c.get("assets", {}).get("page"):
-            atomic_write(out / c["assets"]["page"], render_case(c).encode())
+            atomic_write(out / c["assets"]["page"], render_case(c, back="sweep").encode())
     atomic_write(out / "summary.json", (json.dumps(summary, indent=1, default=str) + "\n").encode())
     atomic_write(out / "summary.md", render_sweep_markdown(summary).encode())
     atomic_write(out / "index.html", render_sweep_index(summary).encode())

@@ -14,7 +14,8 @@ Every resulting file is read (``parity.decode.read_bytes``: regular files only, 
 hashed with SHA-256: results are keyed by content, so a renamed or copied file is not run twice and a
 changed file is. A path that cannot be used (not found, a glob that matches nothing, a FIFO, a directory
 loop, an empty or unreadable file) becomes an ``Input`` with its one-line ``error``: a bad-input row, and
-the sweep goes on.
+the sweep goes on. Nothing under the results folder is an input (``parity sweep . -o results`` must not
+sweep its own pictures and copied inputs on the next run).
 """
 
 from __future__ import annotations
@@ -48,21 +49,23 @@ class Input:
         return self.error is None
 
 
-def _walk(root: str) -> Iterator[str]:
-    """Image files under ``root``, sorted, dot-names skipped, symlinked folders not followed (no loops)."""
+def _walk(root: str, exclude: str | None) -> Iterator[str]:
+    """Image files under ``root``, sorted, dot-names and ``exclude`` skipped, symlinked folders not
+    followed (no loops)."""
     for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and os.path.abspath(os.path.join(folder, d)) != exclude)
         for name in sorted(files):
             if not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES):
                 yield os.path.join(folder, name)
 
 
-def _expand_one(arg: str, base: str, allow_list: bool) -> Iterator[tuple[str, str | None]]:
+def _expand_one(arg: str, base: str, allow_list: bool, exclude: str | None) -> Iterator[tuple[str, str | None]]:
     """(absolute path, error or None) for one INPUT (``base``: the folder a relative path is in)."""
     path = arg if os.path.isabs(arg) else os.path.join(base, arg)
     if os.path.isdir(path):
         found = False
-        for p in _walk(path):
+        for p in _walk(path, exclude):
             found = True
             yield os.path.abspath(p), None
         if not found:
@@ -70,7 +73,7 @@ def _expand_one(arg: str, base: str, allow_list: bool) -> Iterator[tuple[str, st
         return
     if os.path.lexists(path):
         if allow_list and path.lower().endswith(LIST_SUFFIXES) and os.path.isfile(path):
-            yield from _expand_list(path)
+            yield from _expand_list(path, exclude)
         else:
             yield os.path.abspath(path), None
         return
@@ -80,14 +83,14 @@ def _expand_one(arg: str, base: str, allow_list: bool) -> Iterator[tuple[str, st
             yield os.path.abspath(path), "no file matches this glob"
         for m in matches:
             if os.path.isdir(m):
-                yield from _expand_one(m, base, allow_list=False)
+                yield from _expand_one(m, base, False, exclude)
             else:
                 yield os.path.abspath(m), None
         return
     yield os.path.abspath(path), "not found"
 
 
-def _expand_list(list_path: str) -> Iterator[tuple[str, str | None]]:
+def _expand_list(list_path: str, exclude: str | None) -> Iterator[tuple[str, str | None]]:
     try:
         text = read_regular(list_path, "input list", MAX_CONFIG_BYTES).decode("utf-8")
     except (ParityError, UnicodeDecodeError) as e:
@@ -97,16 +100,20 @@ def _expand_list(list_path: str) -> Iterator[tuple[str, str | None]]:
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
-            yield from _expand_one(line, base, allow_list=False)
+            yield from _expand_one(line, base, False, exclude)
 
 
-def expand_paths(args: Iterable[str], cwd: str | None = None) -> list[tuple[str, str | None]]:
-    """Every (absolute path, error or None) the INPUTs name, first occurrence kept, in order."""
+def expand_paths(args: Iterable[str], cwd: str | None = None,
+                 exclude: str | os.PathLike | None = None) -> list[tuple[str, str | None]]:
+    """Every (absolute path, error or None) the INPUTs name, first occurrence kept, in order; nothing
+    under ``exclude`` (the results folder: its pictures and copied inputs are not a corpus)."""
     base = cwd or os.getcwd()
+    skip = os.path.abspath(exclude) if exclude is not None else None
     seen: dict[str, str | None] = {}
     for arg in args:
-        for path, error in _expand_one(os.fspath(arg), base, allow_list=True):
-            seen.setdefault(path, error)
+        for path, error in _expand_one(os.fspath(arg), base, True, skip):
+            if skip is None or not (path == skip or path.startswith(skip + os.sep)):
+                seen.setdefault(path, error)
     return list(seen.items())
 
 
@@ -129,6 +136,7 @@ def read_input(path: str, error: str | None = None) -> Input:
     return Input(path, sha, size)
 
 
-def collect_inputs(args: Sequence[str], cwd: str | None = None) -> list[Input]:
-    """Expand and read every INPUT (see the module docstring)."""
-    return [read_input(path, error) for path, error in expand_paths(args, cwd)]
+def collect_inputs(args: Sequence[str], cwd: str | None = None,
+                   exclude: str | os.PathLike | None = None) -> list[Input]:
+    """Expand and read every INPUT (see the module docstring), nothing under ``exclude``."""
+    return [read_input(path, error) for path, error in expand_paths(args, cwd, exclude)]

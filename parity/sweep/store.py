@@ -1,8 +1,7 @@
 """The results store of a sweep: one SQLite file, ``RESULTS_DIR/results.sqlite``.
 
-Why SQLite (stdlib ``sqlite3``): DuckDB (``duckdb.sql("select * from sqlite_scan('results.sqlite',
-'results')")``) and pandas (``pd.read_sql("select * from results", sqlite3.connect(...))``) read it as
-it is; a transaction per task makes resuming exact (a task's rows and its done-marker are committed
+Why SQLite (stdlib ``sqlite3``): pandas (``pd.read_sql("select * from results", sqlite3.connect(...))``)
+and DuckDB (its ``sqlite`` extension: ``sqlite_scan('results.sqlite', 'results')``) read it as it is; a transaction per task makes resuming exact (a task's rows and its done-marker are committed
 together or not at all: ``kill -9`` at any moment loses at most the tasks in flight, which the next run
 does again); inserts keyed by content (``image_sha256, preset, impl``) cannot duplicate a row; and it
 needs no dependency beyond Python. Parquet would need pyarrow and files that are rewritten, not appended.
@@ -16,7 +15,8 @@ Tables (``parity.sweep.rows.COLUMNS`` for ``results``):
   input;
 - ``runs``: each invocation: its command, the versions of every pixel library and impl, workers or
   scheduler, counts, wall time, images/s, peak memory per worker process;
-- ``worst``: the worst cases per (preset, impl) of the last run, with their arrays and case page.
+- ``worst``: the worst cases per (preset, impl) of the last run, with their arrays and case page;
+- ``bad_inputs`` (a view): every path that could not be read, or that no impl could decode, with why.
 
 WAL journal with ``synchronous=NORMAL``: a process killed at any point leaves the last committed task
 in the file; a power loss may lose the last few commits (never corrupting the file); either way the next
@@ -30,7 +30,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,14 @@ SCHEMA = [
     "class TEXT, first_stage TEXT, max_levels REAL, token_delta INTEGER, arrays TEXT, page TEXT, command TEXT, "
     "PRIMARY KEY (preset, impl, rank))",
     "CREATE INDEX IF NOT EXISTS results_by_preset_impl ON results (preset, impl, class)",
+    # every bad input in one place: paths that could not be read, and images no impl could decode
+    "CREATE VIEW IF NOT EXISTS bad_inputs AS SELECT path, error FROM inputs WHERE error IS NOT NULL "
+    "UNION SELECT i.path, d.unusable FROM inputs i JOIN done d ON d.image_sha256 = i.sha256 WHERE d.unusable IS NOT NULL",
 ]
 
 _RESULT_NAMES = [n for n, _ in COLUMNS] + ["run_id"]
+#: what summaries and the worst-case choice read (the per-stage JSON columns are left in the file)
+SUMMARY_COLUMNS = tuple(n for n, _ in COLUMNS if n not in ("stages", "diff"))
 _INSERT_RESULT = (f"INSERT OR REPLACE INTO results ({', '.join(_RESULT_NAMES)}) "
                   f"VALUES ({', '.join('?' * len(_RESULT_NAMES))})")
 
@@ -120,6 +125,8 @@ class SweepStore:
     # ------------------------------------------------------------------------------------------ runs
 
     def start_run(self, info: dict[str, Any]) -> int:
+        # we hold the lock: a run still marked running was killed (kill -9, power loss) before it could say so
+        self.db.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'")
         cols = ["started", "status", *info]
         values = [now_iso(), "running", *(_sql_value(v) for v in info.values())]
         cur = self.db.execute(f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values)
@@ -160,10 +167,22 @@ class SweepStore:
                               (presets, impls, baseline))
         return _dicts(cur)
 
-    def result_rows(self, presets: Sequence[str]) -> list[dict[str, Any]]:
-        cur = self.db.execute(f"SELECT * FROM results WHERE preset IN ({', '.join('?' * len(presets))})",
-                              list(presets))
-        return _dicts(cur)
+    def iter_rows(self, presets: Sequence[str], columns: Sequence[str] = SUMMARY_COLUMNS) -> Iterator[dict[str, Any]]:
+        """The rows of ``presets`` one at a time (a cursor, not a list), by (preset, impl, image path)."""
+        cur = self.db.execute(f"SELECT {', '.join(columns)} FROM results WHERE preset IN "
+                              f"({', '.join('?' * len(presets))}) ORDER BY preset, impl, image_path", list(presets))
+        names = [d[0] for d in cur.description]
+        for r in cur:
+            yield dict(zip(names, r))
+
+    def rows_of(self, shas: Sequence[str]) -> list[dict[str, Any]]:
+        """Every column of the rows of these images."""
+        out = []
+        for i in range(0, len(shas), 500):  # SQLite caps the number of bound parameters
+            chunk = list(shas[i:i + 500])
+            out += _dicts(self.db.execute(f"SELECT * FROM results WHERE image_sha256 IN "
+                                          f"({', '.join('?' * len(chunk))})", chunk))
+        return out
 
     def run_row(self, run_id: int) -> dict[str, Any]:
         return _dicts(self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)))[0]

@@ -23,11 +23,13 @@ results folder reproduce its worst cases on its own. ``arrays/``, ``assets/``, `
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +58,37 @@ def severity(row: dict[str, Any]) -> tuple:
             -(row.get("pack_nmse") or 0.0), row["image_sha256"])
 
 
-def choose_worst(rows: Sequence[dict[str, Any]], keep: int) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """The ``keep`` worst rows per (preset, impl) among the ranked classes."""
-    by_cell: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in rows:
+def choose_worst(rows: Iterable[dict[str, Any]], keep: int) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The ``keep`` worst rows per (preset, impl) among the ranked classes (rows streamed: only ``keep``
+    per cell are held)."""
+    heaps: dict[tuple[str, str], list] = {}
+    if keep <= 0:
+        return {}
+    for n, r in enumerate(rows):
         if r["class"] in _RANK:
-            by_cell.setdefault((r["preset"], r["impl"]), []).append(r)
-    return {cell: sorted(rs, key=severity)[:keep] for cell, rs in sorted(by_cell.items()) if keep > 0}
+            heap = heaps.setdefault((r["preset"], r["impl"]), [])
+            # a max-heap on severity (negated) of the ``keep`` worst so far; n breaks exact ties
+            item = (_Reverse(severity(r)), n, r)
+            if len(heap) < keep:
+                heapq.heappush(heap, item)
+            elif severity(r) < heap[0][0].key:
+                heapq.heapreplace(heap, item)
+    return {cell: sorted((r for _, _, r in heap), key=severity) for cell, heap in sorted(heaps.items())}
+
+
+class _Reverse:
+    """Orders by ``key`` descending (heapq is a min-heap: its top is then the least bad of the kept)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Reverse) -> bool:
+        return self.key > other.key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reverse) and self.key == other.key
 
 
 def case_label(sha256: str, path: str) -> str:
@@ -134,9 +160,12 @@ def content(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def rerun_worst(out: Path, worst: dict[tuple[str, str], list[dict[str, Any]]], cases_of: dict[str, tuple],
-                baseline: str | None, workers: int, stored: dict[tuple, dict]) -> dict[str, Any]:
-    """Run the worst tasks again with the array and picture observers; {"cases": case dicts (with
-    ``assets`` and ``arrays``, each with ``image_path``/``image_sha256``), "rows_checked", "mismatches"}."""
+                baseline: str | None, stored: dict[tuple, dict], workers: int = 1,
+                executor: Executor | None = None) -> dict[str, Any]:
+    """Run the worst tasks again with the array and picture observers, in this process (``workers`` 1),
+    on a local pool or on ``executor`` (a local one: the files are written where it runs); {"cases": case
+    dicts (with ``assets`` and ``arrays``, ``image_path`` and ``image_sha256``), "rows_checked",
+    "mismatches"}."""
     clear_worst_dirs(out)
     chosen: dict[str, dict[str, Any]] = {}
     for rows in worst.values():
@@ -155,7 +184,7 @@ def rerun_worst(out: Path, worst: dict[tuple[str, str], list[dict[str, Any]]], c
     job = Job((("parity.sweep.worst:array_writer", (str(out), tuple(sorted(wanted)))),
                ("parity.report.html:CaseAssets", (str(out),))))
     cases, mismatches, checked = [], [], 0
-    for done in run_tasks(tasks, job, workers=max(1, min(workers, len(tasks)))):
+    for done in run_tasks(tasks, job, workers=max(1, min(workers, len(tasks))), executor=executor):
         for c in done:
             r = origin[c["image"]]
             c["image_path"], c["image_sha256"] = r["image_path"], r["image_sha256"]

@@ -13,6 +13,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from make_corpus import llava15_keys, pil_bytes, png_bytes, torch_bytes, write_mmproj
@@ -21,7 +22,7 @@ from parity.dumps import load_dump
 from parity.errors import ParityError
 from parity.trace import TraceBuilder
 
-EXAMPLES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 PACK_SHAPE = (1, 3, 8, 8)
 
@@ -98,6 +99,7 @@ def folder(tmp_path_factory):
     return tmp_path_factory.mktemp("fuzz")
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(case=inputs(DUMP_SEEDS))
 def test_dump_parser_raises_only_parity_errors(folder, case):
@@ -123,6 +125,7 @@ def gguf_seed(tmp_path_factory):
     return _gguf_seed(tmp_path_factory)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(data=st.data())
 def test_gguf_parser_raises_only_parity_errors(folder, gguf_seed, data):
@@ -148,6 +151,7 @@ def _image_seeds() -> dict[str, bytes]:
 IMAGE_SEEDS = _image_seeds()
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(case=inputs(IMAGE_SEEDS))
 def test_image_decoders_raise_only_parity_errors(folder, case):

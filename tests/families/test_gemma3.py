@@ -2,6 +2,8 @@
 ``pan_and_scan`` (the crops it cuts)."""
 
 import numpy as np
+import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,7 +12,8 @@ from parity.families import gemma3
 sides = st.integers(min_value=1, max_value=4000)
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(300), deadline=None)
 @given(h=sides, w=sides)
 def test_crops_tile_the_image_along_its_long_side(h, w):
     boxes = gemma3.pan_and_scan_boxes(h, w, 256, 4, 1.2)

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +39,8 @@ def test_candidate_orders_differ_only_within_equal_areas():
     assert hf == list(get_all_supported_aspect_ratios(1, 12))
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(200), deadline=None)
 @given(h=st.integers(1, 5000), w=st.integers(1, 5000), variant=st.sampled_from(["reference", "hf"]))
 def test_plan_shape(h, w, variant):
     p = internvl.plan(h, w, 448, 1, 12, 256, variant)

@@ -1,6 +1,8 @@
 """Kimi-VL geometry as llama.cpp computes it (the merged-patch grid and tokens); the pixels and counts are
 checked against the real C++ in tests/impls/test_llamacpp_coverage_a.py."""
 
+import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +17,8 @@ def test_merged_grid_rounds_up():
     assert kimi_vl.tokens_llamacpp((34, 29)) == (34 * 29 + 2, 34 * 29)
 
 
-@settings(max_examples=40, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(40), deadline=None)
 @given(h=st.integers(1, 3000), w=st.integers(1, 3000))
 def test_llamacpp_plan_is_consistent(h, w):
     import numpy as np

@@ -2,6 +2,8 @@
 the LLaVA repo's expand2square)."""
 
 import numpy as np
+import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -39,7 +41,8 @@ def test_resize_equals_transformers(h, w):
     assert llava.shortest_edge_size(h, w, 336) == tuple(expected)
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(60), deadline=None)
 @given(h=st.integers(1, 64), w=st.integers(1, 64))
 def test_square_canvas_equals_llava_expand2square(h, w, llava_mm_utils_real):
     expand2square = llava_mm_utils_real.expand2square

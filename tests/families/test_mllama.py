@@ -1,5 +1,7 @@
 """Property tests of the mllama geometry, and agreement with transformers' own helpers."""
 
+import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers.models.mllama import image_processing_pil_mllama as hf
@@ -11,7 +13,8 @@ max_tiles = st.integers(min_value=1, max_value=9)
 tiles = st.sampled_from([224, 336, 448, 560])
 
 
-@settings(max_examples=400, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(400), deadline=None)
 @given(h=sides, w=sides, mt=max_tiles, tile=tiles)
 def test_plan_invariants(h, w, mt, tile):
     p = mllama.plan(h, w, tile, mt)
@@ -26,7 +29,8 @@ def test_plan_invariants(h, w, mt, tile):
     assert sum(mask) == p.num_images and mask[: p.num_images] == [1] * p.num_images
 
 
-@settings(max_examples=400, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(400), deadline=None)
 @given(h=sides, w=sides, mt=max_tiles, tile=tiles)
 def test_plan_equals_transformers_helpers(h, w, mt, tile):
     p = mllama.plan(h, w, tile, mt)

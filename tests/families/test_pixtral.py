@@ -3,6 +3,7 @@ mistral-common's own functions."""
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,8 @@ def test_hf_variant_equals_transformers(h, w):
     assert p.resized == tuple(expected)
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(150), deadline=None)
 @given(h=sides, w=sides)
 def test_mistral_common_variant_equals_image_encoder(h, w):
     from types import SimpleNamespace

@@ -2,6 +2,7 @@
 (transformers' smart_resize, qwen-vl-utils' smart_resize)."""
 
 import pytest
+from conftest import examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,8 @@ def test_smart_resize_multiple_of_factor_and_within_budget(h, w):
     assert rh * rw >= MIN or (round(h / 28) * round(w / 28) * 28 * 28 >= MIN)
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(200), deadline=None)
 @given(h=sides, w=sides)
 def test_inside_the_budget_each_side_is_its_nearest_multiple(h, w):
     # rounding moves a side by at most 14 (half a factor), which for sides >= 28 scales the area by

@@ -8,20 +8,21 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import examples, make_rgb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from parity.impls.reference import llava_mm_utils as port
 from parity.presets import get_preset
-from conftest import make_rgb
 
 PINPOINTS = {name: [list(p) for p in get_preset(name)["image_grid_pinpoints"]]
              for name in ("llava-1.6", "granite-vision-3.1")}
 sides = st.integers(1, 3000)
 
 
-@settings(max_examples=300)
+@pytest.mark.slow
+@settings(max_examples=examples(300))
 @given(w=sides, h=sides, name=st.sampled_from(sorted(PINPOINTS)))
 def test_select_best_resolution(w, h, name, llava_mm_utils_real):
     assert port.select_best_resolution((w, h), PINPOINTS[name]) == \

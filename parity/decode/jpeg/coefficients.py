@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -118,14 +117,27 @@ class JpegCoefficients:
 
 # --- header parsing ------------------------------------------------------------------------------------
 
-#: the marker that ends entropy-coded data: 0xFF (any fill 0xFF), then neither a stuffed 0x00 nor RSTn
-_SCAN_END = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+#: bytes searched at a time for the end of entropy-coded data
+_SCAN_WINDOW = 1 << 16
 
 
 def scan_data_end(data: bytes, start: int) -> int:
-    """Offset of the marker ending the entropy-coded data that starts at ``start`` (len(data) if none)."""
-    m = _SCAN_END.search(data, start)
-    return m.start() if m else len(data)
+    """Offset of the marker ending the entropy-coded data that starts at ``start`` (len(data) if none):
+    the first 0xFF (of a run of fill 0xFFs, not before ``start``) followed by neither a stuffed 0x00, nor
+    RSTn, nor another 0xFF; the regex ``\\xff+[^\\x00\\xd0-\\xd7\\xff]`` searched from ``start``,
+    vectorized."""
+    arr = np.frombuffer(data, np.uint8)
+    n = len(arr)
+    for lo in range(start, n - 1, _SCAN_WINDOW):
+        hi = min(lo + _SCAN_WINDOW, n - 1)  # 0xFF positions p in [lo, hi) all have a byte p + 1
+        ff = np.flatnonzero(arr[lo:hi] == 0xFF) + lo
+        code = arr[ff + 1]
+        ends = ff[(code != 0x00) & (code != 0xFF) & ((code < 0xD0) | (code > 0xD7))]
+        if len(ends):
+            last_ff = int(ends[0])
+            other = np.flatnonzero(arr[start:last_ff] != 0xFF)  # back to the first 0xFF of the run
+            return start + int(other[-1]) + 1 if len(other) else start
+    return n
 
 
 @dataclass

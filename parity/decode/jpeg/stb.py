@@ -442,40 +442,45 @@ _BIAS_ROWS = np.int32(65536 + (128 << 17))
 
 
 def _rot(x: np.ndarray, y: np.ndarray, c: tuple[int, int]) -> np.ndarray:
-    """_mm_madd_epi16 of interleaved (x, y) with (c0, c1): x*c0 + y*c1 in int32 (exact: |c| < 2^14)."""
-    return x.astype(np.int32) * np.int32(c[0]) + y.astype(np.int32) * np.int32(c[1])
-
-
-def _sat16(x: np.ndarray) -> np.ndarray:
-    """_mm_packs_epi32: int32 -> int16 with saturation."""
-    return np.clip(x, -32768, 32767).astype(np.int16)
+    """_mm_madd_epi16 of interleaved (x, y) with (c0, c1): x*c0 + y*c1 in int32 (exact: |c| < 2^14).
+    ``x`` and ``y`` are the int16 lanes already widened to int32."""
+    out = x * np.int32(c[0])
+    out += y * np.int32(c[1])
+    return out
 
 
 def _idct_pass(row: np.ndarray, bias: np.int32, shift: int) -> np.ndarray:
     """stbi__idct_simd's dct_pass on row[0..7] (each (..., 8) int16 lanes); returns the 8 output rows."""
     r0, r1, r2, r3, r4, r5, r6, r7 = row
+    w1, w2, w3, w5, w6, w7 = (r.astype(np.int32) for r in (r1, r2, r3, r5, r6, r7))
     # even part
-    t2e = _rot(r2, r6, _ROT0_0)
-    t3e = _rot(r2, r6, _ROT0_1)
+    t2e = _rot(w2, w6, _ROT0_0)
+    t3e = _rot(w2, w6, _ROT0_1)
     t0e = (r0 + r4).astype(np.int32) << 12  # _mm_add_epi16 (wraps at 16 bits), then dct_widen (<< 12)
     t1e = (r0 - r4).astype(np.int32) << 12  # _mm_sub_epi16 likewise
     x0, x3 = t0e + t3e, t0e - t3e  # int32 adds wrap like _mm_add_epi32
     x1, x2 = t1e + t2e, t1e - t2e
     # odd part
-    y0o = _rot(r7, r3, _ROT2_0)
-    y2o = _rot(r7, r3, _ROT2_1)
-    y1o = _rot(r5, r1, _ROT3_0)
-    y3o = _rot(r5, r1, _ROT3_1)
-    sum17 = r1 + r7  # int16 + int16 -> int16: the 16-bit wrap of _mm_add_epi16
-    sum35 = r3 + r5
+    y0o = _rot(w7, w3, _ROT2_0)
+    y2o = _rot(w7, w3, _ROT2_1)
+    y1o = _rot(w5, w1, _ROT3_0)
+    y3o = _rot(w5, w1, _ROT3_1)
+    sum17 = (r1 + r7).astype(np.int32)  # int16 + int16 -> int16: the 16-bit wrap of _mm_add_epi16
+    sum35 = (r3 + r5).astype(np.int32)
     y4o = _rot(sum17, sum35, _ROT1_0)
     y5o = _rot(sum17, sum35, _ROT1_1)
     x4, x5, x6, x7 = y0o + y4o, y1o + y5o, y2o + y5o, y3o + y4o
     out = np.empty_like(row)
     for a, b, lo, hi in ((x0, x7, 0, 7), (x1, x6, 1, 6), (x2, x5, 2, 5), (x3, x4, 3, 4)):
-        ab = a + bias  # dct_bfly32o: bias, butterfly, arithmetic shift, saturating pack to int16
-        out[lo] = _sat16((ab + b) >> shift)
-        out[hi] = _sat16((ab - b) >> shift)
+        a += bias  # dct_bfly32o: bias, butterfly, arithmetic shift, then _mm_packs_epi32 (saturate to int16)
+        s = a + b
+        s >>= shift
+        np.clip(s, -32768, 32767, out=s)
+        out[lo] = s
+        a -= b
+        a >>= shift
+        np.clip(a, -32768, 32767, out=a)
+        out[hi] = a
     return out
 
 
@@ -516,19 +521,22 @@ def _dc_overflow(coefs: np.ndarray, q0: int) -> bool:
 
 # --- 4. upsampling ---------------------------------------------------------------------------------------
 
+# stb's resamplers add at most 16 samples with small weights (<= 16 * 255 + 8): int16 holds every sum,
+# as stb's own SIMD kernel does in 16-bit lanes, and halves the memory traffic of int32.
+
 def _vertical_pair(plane: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray]:
     """(near, far) rows for vs == 2: near = row r//2; far = r//2 - 1 for even r, r//2 + 1 for odd r,
-    clamped to the component (the line0/line1 walk in load_jpeg_image)."""
+    clamped to the component (the line0/line1 walk in load_jpeg_image). int16."""
     r = np.arange(height)
     k = r // 2
     far = np.where(r % 2 == 0, np.maximum(k - 1, 0), np.minimum(k + 1, plane.shape[0] - 1))
-    return plane[k].astype(np.int32), plane[far].astype(np.int32)
+    return plane[k].astype(np.int16), plane[far].astype(np.int16)
 
 
 def _h2(a: np.ndarray) -> np.ndarray:
-    """stbi__resample_row_h_2 on every row of ``a`` (int32 (R, w)) -> (R, 2w)."""
+    """stbi__resample_row_h_2 on every row of ``a`` (int16 (R, w)) -> (R, 2w)."""
     rows, w = a.shape
-    out = np.empty((rows, 2 * w), np.int32)
+    out = np.empty((rows, 2 * w), np.int16)
     if w == 1:
         out[:, 0] = out[:, 1] = a[:, 0]
         return out
@@ -543,15 +551,16 @@ def _h2(a: np.ndarray) -> np.ndarray:
 
 
 def _hv2(t: np.ndarray) -> np.ndarray:
-    """stbi__resample_row_hv_2(_simd) horizontal half on t = 3*near + far (int32 (R, w)) -> (R, 2w)."""
+    """stbi__resample_row_hv_2(_simd) horizontal half on t = 3*near + far (int16 (R, w)) -> (R, 2w)."""
     rows, w = t.shape
-    out = np.empty((rows, 2 * w), np.int32)
+    out = np.empty((rows, 2 * w), np.int16)
     if w == 1:
         out[:, 0] = out[:, 1] = (t[:, 0] + 2) >> 2
         return out
     out[:, 0] = (t[:, 0] + 2) >> 2
-    out[:, 2::2] = (3 * t[:, 1:] + t[:, :-1] + 8) >> 4
-    out[:, 1:-1:2] = (3 * t[:, :-1] + t[:, 1:] + 8) >> 4
+    t3 = 3 * t + 8
+    out[:, 2::2] = (t3[:, 1:] + t[:, :-1]) >> 4  # (3 * t[i] + t[i - 1] + 8) >> 4
+    out[:, 1:-1:2] = (t3[:, :-1] + t[:, 1:]) >> 4  # (3 * t[i] + t[i + 1] + 8) >> 4
     out[:, 2 * w - 1] = (t[:, w - 1] + 2) >> 2
     return out
 
@@ -565,10 +574,12 @@ def upsample_stb(plane: np.ndarray, hs: int, vs: int, width: int, height: int) -
         out = (3 * near + far + 2) >> 2
         out = out[:, :width]
     elif hs == 2 and vs == 1:  # stbi__resample_row_h_2
-        out = _h2(plane[:height].astype(np.int32))[:, :width]
+        out = _h2(plane[:height].astype(np.int16))[:, :width]
     elif hs == 2 and vs == 2:  # stbi__resample_row_hv_2_simd
         near, far = _vertical_pair(plane, height)
-        out = _hv2(3 * near + far)[:, :width]
+        near *= 3
+        near += far
+        out = _hv2(near)[:, :width]
     else:  # stbi__resample_row_generic: nearest, row r // vs
         w_lores = -(-width // hs)
         out = np.repeat(plane[np.arange(height) // vs, :w_lores], hs, axis=1)[:, :width]
@@ -604,15 +615,22 @@ def _colour_offsets() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _D_R, _D_G, _D_B = _colour_offsets()
 
 
+#: rows per band of the colour conversion (its temporaries stay in cache)
+COLOUR_BAND = 64
+
+
 def ycbcr_to_rgb_stb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
     """stbi__YCbCr_to_RGB_simd's scalar loop (the one that runs for step 3) -> (H, W, 3) uint8."""
     out = np.empty(y.shape + (3,), np.uint8)
-    y16 = y.astype(np.int16)
-    cbcr = (cb.astype(np.uint16) << 8) | cr
-    for k, offset in enumerate((_D_R.take(cr), _D_G.take(cbcr), _D_B.take(cb))):
-        offset += y16
-        np.clip(offset, 0, 255, out=offset)  # the "(unsigned) r > 255" clamp
-        out[..., k] = offset
+    for r in range(0, y.shape[0], COLOUR_BAND):
+        rows = slice(r, r + COLOUR_BAND)
+        y16 = y[rows].astype(np.int16)
+        cbcr = (cb[rows].astype(np.uint16) << 8) | cr[rows]
+        band = out[rows]
+        for k, offset in enumerate((_D_R.take(cr[rows]), _D_G.take(cbcr), _D_B.take(cb[rows]))):
+            offset += y16
+            np.clip(offset, 0, 255, out=offset)  # the "(unsigned) r > 255" clamp
+            band[..., k] = offset
     return out
 
 
