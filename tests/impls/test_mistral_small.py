@@ -3,7 +3,7 @@
 - hf-pil / hf-torchvision: the staged ``pack`` equals what transformers' ``PixtralProcessor`` (patch_size 14,
   spatial_merge_size 2, as the checkpoint's processor_config.json) feeds the model, bit for bit;
 - reference: mistral-common's own ``ImageEncoder`` with the checkpoint's image config (pixels and tokens);
-- ollama: the pixels are Ollama's mistral3 pipeline (verified in tests/test_ollama.py against the real Go at
+- ollama: the pixels are Ollama's mistral3 pipeline (verified in tests/impls/test_ollama.py against the real Go at
   patch 14 / edge 1540); here the token count is checked against Go's patch-merger arithmetic;
 - llamacpp: ``inp_raw`` and token counts recorded from the real C++ (tests/oracles/llamacpp/coverage_a.json).
 """

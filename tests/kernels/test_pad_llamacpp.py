@@ -1,7 +1,7 @@
 """llama.cpp's pad canvas and crop (parity.kernels.pad_llamacpp): placement, fill colour, clipping.
 
 The geometry (``pad_geometry_llamacpp``) is checked against the real C++ through the preprocess
-oracles in tests/test_llamacpp.py; here the pixel kernels are checked against hand-built canvases.
+oracles in tests/impls/test_llamacpp.py; here the pixel kernels are checked against hand-built canvases.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from parity.impls.llamacpp.resize import resize_llamacpp
 from parity.kernels.pad_llamacpp import pad_geometry_llamacpp
 from parity.presets import get_preset, preset_from_dict
 
-ORACLES = Path(__file__).parent / "oracles" / "llamacpp"
+ORACLES = Path(__file__).parents[1] / "oracles" / "llamacpp"
 CASES = json.loads((ORACLES / "preprocess.json").read_text())
 IMPL = LlamaCppImpl()
 

@@ -14,7 +14,7 @@ from parity.errors import ParityError
 from parity.impls import ImageInput, get_impl
 from parity.presets import get_preset
 
-ORACLES = Path(__file__).parent / "oracles"
+ORACLES = Path(__file__).parents[1] / "oracles"
 
 
 def run(impl: str, preset: str, rgb: np.ndarray):

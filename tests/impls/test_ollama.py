@@ -27,10 +27,10 @@ from parity.impls.ollama import mllama as ol_mllama
 from parity.impls.ollama.qwen import smart_resize_ollama
 from parity.presets import get_preset, preset_from_dict
 
-ORACLE_DIR = Path(__file__).parent / "oracles" / "ollama"
+ORACLE_DIR = Path(__file__).parents[1] / "oracles" / "ollama"
 ORACLE = json.loads((ORACLE_DIR / "cases.json").read_text())
 JPEG_ORACLE = json.loads((ORACLE_DIR / "jpeg_cases.json").read_text())["cases"]
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "images"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "images"
 IMPL = OllamaImpl()
 
 
@@ -253,7 +253,7 @@ def jpeg_corpus(tmp_path_factory) -> Path:
     import importlib.util
     import sys
 
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     spec = importlib.util.spec_from_file_location("make_jpeg_corpus", root / "fixtures" / "make_jpeg_corpus.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("make_jpeg_corpus", mod)

@@ -20,7 +20,7 @@ from parity.impls import ImageInput, get_impl
 from parity.impls.transformers_processors import make_processor
 from parity.presets import get_preset
 
-ORACLES = Path(__file__).parent / "oracles"
+ORACLES = Path(__file__).parents[1] / "oracles"
 
 
 def load_oracle(runtime, name, root=ORACLES):

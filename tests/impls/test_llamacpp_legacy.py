@@ -27,7 +27,7 @@ from parity.kernels.clip_legacy import resize_bicubic_llamacpp_legacy
 from parity.presets import get_preset, preset_from_dict
 from parity.trace import canonical_bytes
 
-ORACLES = Path(__file__).parent / "oracles" / "llamacpp-legacy"
+ORACLES = Path(__file__).parents[1] / "oracles" / "llamacpp-legacy"
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 PINPOINTS = [336, 672, 672, 336, 672, 672, 1008, 336, 336, 1008]
