@@ -114,10 +114,11 @@ Diagnoser = Callable[[Trace, Trace, Preset, str, Impl], Any]
 def run_case(image_path: str, preset: Preset, impl_names: list[str] | None = None,
              baseline: str | None = None, from_stage: str | None = None, diagnose: Diagnoser | None = None,
              decoders: Mapping[str, str] | None = None, inject_decoder: str = DEFAULT_INJECT_DECODER,
-             cache: DecodeCache | None = None) -> CaseResult:
+             cache: DecodeCache | None = None, compare: bool = True) -> CaseResult:
     """Run the impls on one image (each decoding it with its own profile, or ``decoders[impl]``; every
     file decoded once per profile through ``cache``), then compare each against the baseline; with a
-    ``diagnose`` function (``parity.diagnose.diagnose_traces``), rank the causes of each divergence."""
+    ``diagnose`` function (``parity.diagnose.diagnose_traces``), rank the causes of each divergence.
+    ``compare=False`` records the traces only (a golden check or update compares with the store instead)."""
     impls = select_impls(preset, impl_names)
     names = [i.name for i in impls]
     if baseline is None:
@@ -139,7 +140,7 @@ def run_case(image_path: str, preset: Preset, impl_names: list[str] | None = Non
         except Exception as e:  # an impl refusing this input is a finding, not a crash
             result.errors[impl.name] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     base = result.traces.get(baseline)
-    if base is not None:
+    if base is not None and compare:
         std = preset.get("image_std")
         for name, tr in result.traces.items():
             if name != baseline:

@@ -278,7 +278,7 @@ def cmd_golden(args) -> Outcome:
     scope = _matrix_scope(args)
     if args.action == "update":
         check_output_dir(Path(root), "golden root", may_create=True)
-        _, report = run_matrix(golden="update", golden_root=root, **scope)
+        _, report = run_matrix(golden="update", golden_root=root, compare=False, **scope)
         d = report.to_dict()
         text = render_update_summary(d)
     else:

@@ -50,6 +50,7 @@ class Job:
     called once per process with ``args`` to build the observer."""
 
     observers: tuple[tuple[str, tuple], ...] = ()
+    compare: bool = True  # False: traces only, no impl-vs-baseline diffs (a golden check or update)
 
 
 @dataclass
@@ -131,7 +132,8 @@ def run_task(task: Task, job: Job = Job(), observers: Sequence[Observer] | None 
         t = time.monotonic()
         base = task.baseline if task.baseline in impls else None
         try:
-            case = run_case(task.image, preset, list(impls), base, decoders=dict(task.decoders), cache=decode_cache)
+            case = run_case(task.image, preset, list(impls), base, decoders=dict(task.decoders), cache=decode_cache,
+                            compare=job.compare)
         except Exception as e:  # an impl failing outside its run: recorded, the run goes on
             msg = str(e) if isinstance(e, ParityError) else f"{type(e).__name__}: {e}"
             case = failed_case(preset, task.image, impls, msg)

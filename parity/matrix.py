@@ -112,9 +112,10 @@ def run_matrix(presets: Iterable[str] | None = None, images: str | Sequence[str]
                impls: Sequence[str] | None = None, *, golden: str | None = None,
                golden_root: str | os.PathLike | None = None, assets_dir: str | os.PathLike | None = None,
                workers: int | None = None, progress: bool = True, baseline: str | None = None,
-               executor=None) -> tuple[dict[str, Any], GoldenReport | UpdateSummary | None]:
+               executor=None, compare: bool = True) -> tuple[dict[str, Any], GoldenReport | UpdateSummary | None]:
     """Run the matrix; ``golden`` "check" or "update" against ``golden_root``; ``assets_dir`` gets the
-    report's per-case pictures. Returns (results, the golden report or update summary or None)."""
+    report's per-case pictures; ``compare=False`` skips the impl-vs-baseline diffs (the golden gate and
+    update need only the traces). Returns (results, the golden report or update summary or None)."""
     root = str(golden_root or DEFAULT_ROOT)
     preset_objs = select_presets(presets)
     paths = fixture_images(images)
@@ -128,7 +129,7 @@ def run_matrix(presets: Iterable[str] | None = None, images: str | Sequence[str]
         raise ParityError(f"golden mode must be 'check' or 'update', got {golden!r}")
     if assets_dir is not None:
         observers.append(("parity.report.html:CaseAssets", (str(assets_dir),)))
-    job = Job(tuple(observers))
+    job = Job(tuple(observers), compare)
     workers = workers or default_workers()
     t0 = time.monotonic()
     cases: list[dict] = []
@@ -181,5 +182,5 @@ def golden_gate(root: str | os.PathLike | None = None, allow_new: bool = False, 
     root = golden_root = str(root or DEFAULT_ROOT)
     if not require_manifest(root)["cases"]:
         return gate(empty_report(root), allow_new)
-    _, report = run_matrix(golden="check", golden_root=golden_root, **matrix)
+    _, report = run_matrix(golden="check", golden_root=golden_root, compare=False, **matrix)
     return gate(report, allow_new)

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from parity import matrix
+from parity.case import run_case
 from parity.decode import decode_pil
 from parity.decode.profiles import DecodeCache, decode_file
 from parity.errors import ParityError
@@ -256,3 +257,14 @@ def test_an_impl_whose_supports_raises_is_listed_unsupported(monkeypatch):
     monkeypatch.setitem(IMPLS, "broken", Broken())
     results, _ = matrix.run_matrix(["pixtral"], ["tiny_27x27.png"], progress=False, workers=1)
     assert "supports() raised ValueError" in results["unsupported"]["pixtral"]["broken"]
+
+
+def test_traces_only_cases_skip_the_diffs_but_not_the_traces():
+    """The golden gate runs cases with ``compare=False``: the same traces (same sha256 per stage), no diffs."""
+    image = str(IMAGES / "oddpad_501x300.png")
+    preset = get_preset("llava-1.6")
+    full = run_case(image, preset, ["reference", "llamacpp"])
+    light = run_case(image, preset, ["reference", "llamacpp"], compare=False)
+    assert full.diffs and not light.diffs
+    for name, trace in full.traces.items():
+        assert [r.sha256 for r in trace.stages] == [r.sha256 for r in light.traces[name].stages]

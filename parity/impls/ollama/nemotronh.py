@@ -54,17 +54,24 @@ def _axis(n_in: int, n_out: int) -> tuple[np.ndarray, list[np.ndarray]]:
 
 
 def resize_bicubic_chw_ollama(planes: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
-    """``resizeImageBicubicCHW`` on (3, H, W) float32 planes -> (3, out_h, out_w) float32."""
+    """``resizeImageBicubicCHW`` on (3, H, W) float32 planes -> (3, out_h, out_w) float32.
+
+    Each of the 16 terms is ``(float64(src) * wy) * wx`` and they are summed in (ky, kx) order, as in Go;
+    ``src * wy`` is taken once per source row tap before the column taps are gathered (the same products,
+    so the same bits), and every term is built in one reused buffer."""
     _, in_h, in_w = planes.shape
     ybase, wy = _axis(in_h, out_h)
     xbase, wx = _axis(in_w, out_w)
     src = planes.astype(np.float64)
     acc = np.zeros((3, out_h, out_w))
+    term = np.empty_like(acc)
     for ky in range(4):
-        rows = src[:, np.clip(ybase - 1 + ky, 0, in_h - 1)]  # (3, out_h, in_w)
+        rows = src[:, np.clip(ybase - 1 + ky, 0, in_h - 1)]  # (3, out_h, in_w): float64(src) of each row tap
+        rows *= wy[ky][None, :, None]
         for kx in range(4):
-            g = rows[:, :, np.clip(xbase - 1 + kx, 0, in_w - 1)]  # float64(src) of each output's tap
-            acc += (g * wy[ky][None, :, None]) * wx[kx][None, None, :]  # src * wy * wx, left to right
+            np.take(rows, np.clip(xbase - 1 + kx, 0, in_w - 1), axis=2, out=term)
+            term *= wx[kx][None, None, :]
+            acc += term
     return acc.astype(np.float32)
 
 
