@@ -463,11 +463,12 @@ class PackGeometry:
         return out[0] if self.single else out
 
 
-def pack_geometry(ref: Trace) -> tuple[PackGeometry | None, str]:
-    """The canvas -> pack map of the reference, or None and why not."""
-    pad, pack = ref.get("pad"), ref.get("pack")
+def pack_geometry(ref: Trace, canvas: str = "pad") -> tuple[PackGeometry | None, str]:
+    """The canvas -> pack map of the reference, or None and why not. ``canvas``: the stage holding the
+    canvas (``pad``; ``resize`` for a pipeline that feeds its resized image on without padding)."""
+    pad, pack = ref.get(canvas), ref.get("pack")
     if pad is None or pack is None or pad.kind != "array" or pack.kind != "array":
-        return None, "the reference has no single-array pad and pack stages"
+        return None, f"the reference has no single-array {canvas} and pack stages"
     axes, shape = layout_axes(pack.layout), pack.shape
     single = axes[-3:] == ["C", "H", "W"] and len(shape) == 3
     if axes[-3:] != ["C", "H", "W"] or len(shape) not in (3, 4) or shape[-1] != shape[-2]:

@@ -273,3 +273,43 @@ class TestDecodeDiagnosis:
         causes = diagnose_decode(a, b)
         assert [c.name for c in causes] == ["decoder-arithmetic"] and causes[0].match == "partial"
         assert diagnose_decode(a, a.copy()) == []
+
+
+GEMMA = get_preset("gemma-3")
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    """hf-pil on Gemma 3: a 1000x1200 -> 896x896 downscale with bilinear antialiasing, and no pad stage (the
+    resized image is the canvas)."""
+    path = tmp_path_factory.mktemp("diag") / "large.png"
+    Image.fromarray(make_rgb(1000, 1200, seed=5)).save(path)
+    ref = IMPLS["hf-pil"].run(ImageInput(str(path)), GEMMA)
+    assert "pad" not in ref and ref["resize"].shape == (896, 896, 3)
+    return str(path), ref
+
+
+def gemma_pack(resized: np.ndarray) -> np.ndarray:
+    mean, std = np.asarray(GEMMA["image_mean"]), np.asarray(GEMMA["image_std"])
+    x = np.moveaxis(resized.astype(np.float64), -1, 0)[None] / 255
+    return ((x - mean[None, :, None, None]) / std[None, :, None, None]).astype(np.float32)
+
+
+class TestAntialias:
+    @pytest.mark.parametrize("flag", ["INTER_LINEAR", "INTER_CUBIC"])
+    def test_no_antialias_on_downscale_is_named(self, large, flag):
+        import cv2
+
+        path, ref = large
+        resized = cv2.resize(ref["decode"].value, (896, 896), interpolation=getattr(cv2, flag))
+        d = diagnose(gemma_pack(resized), ref, GEMMA, path, IMPLS["hf-pil"])
+        assert d.top is not None, render_diagnosis_text(d.to_dict())
+        assert (d.top.name, d.top.stage) == ("no-antialias", "resize"), d.top
+        assert d.top.detail["baseline_kernel"] == "pil-bilinear"
+        assert "no antialias on downscale" in render_diagnosis_text(d.to_dict())
+
+    def test_another_antialiased_kernel_is_a_filter_mismatch(self, large):
+        path, ref = large
+        resized = np.asarray(Image.fromarray(ref["decode"].value).resize((896, 896), Image.Resampling.LANCZOS))
+        d = diagnose(gemma_pack(resized), ref, GEMMA, path, IMPLS["hf-pil"])
+        assert d.top is not None and d.top.name == "resample-filter", d.top

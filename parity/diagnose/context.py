@@ -74,6 +74,7 @@ class Context:
     why_no_canvas: str = ""
     why_no_source: str = ""
     kernel: tuple[str, Kernel | None] | None = None  # reference_kernel's answer, once found
+    canvas_stage: str = "pad"  # the stage the pack is cut from: pad, or resize when nothing is padded
 
     @property
     def pack(self) -> np.ndarray:
@@ -83,7 +84,7 @@ class Context:
 
     @property
     def canvas(self) -> np.ndarray:
-        return self.ref["pad"].value
+        return self.ref[self.canvas_stage].value
 
     @property
     def decoded(self) -> np.ndarray:
@@ -145,13 +146,18 @@ def make_context(ref: Trace, observed: np.ndarray, preset: Any, image_path: str 
     ctx = Context(ref, preset, image_path, impl, np.asarray(observed, np.float64).ravel(), mean, std,
                   float(preset.get("rescale_factor", 1 / 255)))
     geo, why = pack_geometry(ref)
+    if geo is None and ref.get("pad") is None and ref.get("resize") is not None:
+        # no pad stage (e.g. Gemma 3: the resized image is the canvas): map the pack from the resize stage
+        geo, _ = pack_geometry(ref, "resize")
+        if geo is not None:
+            ctx.canvas_stage = "resize"
     pack, cax = np.asarray(ref["pack"].value) if ref["pack"].kind == "array" else None, ctx.channel_axis
     if pack is None or cax < 0 or pack.shape[cax] != len(mean):
         ctx.why_no_source = "the reference pack has no channel axis matching the preset's mean/std"
         ctx.why_no_canvas = why or ctx.why_no_source
         return ctx
     if geo is not None:
-        ctx.src_u8, ctx.src_stage = geo.from_canvas(ref["pad"].value), "pad"
+        ctx.src_u8, ctx.src_stage = geo.from_canvas(ctx.canvas), ctx.canvas_stage
     else:
         # a uint8 stage holding exactly the pack's elements (e.g. uint8 tiles normalized elementwise)
         ctx.src_u8, ctx.src_stage = aligned_uint8(ref, pack)

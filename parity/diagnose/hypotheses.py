@@ -31,7 +31,7 @@ from parity.compare import layout_axes
 from parity.decode import POLICIES, decode_pil
 from parity.diagnose.context import Context, reference_kernel, resized_with
 from parity.impls.base import ImageInput
-from parity.kernels.registry import RESAMPLE_KERNELS
+from parity.kernels.registry import NO_ANTIALIAS, RESAMPLE_KERNELS
 
 #: mean/std sets a port may have used instead of the checkpoint's (name -> (mean, std))
 KNOWN_NORMALIZATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -168,9 +168,14 @@ def hyp_pad(ctx: Context) -> Iterator[Prediction]:
 
 
 def hyp_resample(ctx: Context) -> Iterator[Prediction]:
+    """Another registered kernel at the reference's size; on a downscale, a kernel without antialiasing
+    where the reference's own kernel antialiases is reported as "no antialias on downscale"."""
     if ctx.geo is None:
         return
     size = ctx.resized_box()
+    in_h, in_w = ctx.decoded.shape[:2]
+    downscale = size[0] < in_h or size[1] < in_w
+    own = reference_kernel(ctx)[0]
     for name in RESAMPLE_KERNELS:
         try:
             resized = resized_with(ctx, name, size)
@@ -179,6 +184,10 @@ def hyp_resample(ctx: Context) -> Iterator[Prediction]:
             continue
         if resized.shape != ctx.ref["resize"].shape or np.array_equal(resized, ctx.ref["resize"].value):
             continue  # same pixels as the reference: no different prediction
+        if downscale and name in NO_ANTIALIAS and own and own not in NO_ANTIALIAS:
+            yield ("no-antialias", "resize", f"no antialias on downscale: {name} where the baseline uses {own}",
+                   ctx.render(ctx.place(resized)), {"kernel": name, "baseline_kernel": own})
+            continue
         yield ("resample-filter", "resize", f"resample filter mismatch: {name}", ctx.render(ctx.place(resized)),
                {"kernel": name})
 

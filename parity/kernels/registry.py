@@ -114,6 +114,15 @@ RESAMPLE_KERNELS: dict[str, Kernel] = {
     "llamacpp-legacy-bilinear": _clip_legacy_bilinear,
 }
 
+#: kernels that sample the source at the output's footprint without widening the filter on downscale
+#: (no antialiasing): torchvision's ``antialias=False``, OpenCV (but INTER_AREA, which averages), x/image's ApproxBiLinear and nearest
+#: scalers, examples/llava/clip.cpp's resizers, and every nearest-neighbour kernel. Pillow (and mtmd's port
+#: of it) and x/image's ``Kernel.Scale`` widen their support by the scale factor: they antialias.
+NO_ANTIALIAS: frozenset[str] = frozenset(
+    name for name in RESAMPLE_KERNELS
+    if name.endswith(("-noantialias", "nearest", "nearest-exact")) or name.startswith(("opencv-", "llamacpp-legacy-"))
+    and name != "opencv-area" or name == "xdraw-approxbilinear")
+
 
 def get_kernel(name: str) -> Kernel:
     try:
