@@ -87,8 +87,8 @@ class TestInstall:
 class TestSupport:
     def test_supported_presets(self):
         supported = {name for name, p in all_presets().items() if IMPL.supports(p) is None}
-        assert supported == {"qwen2-vl", "qwen2.5-vl", "qwen3-vl", "idefics3", "smolvlm", "granite-docling",
-                             "llava-1.5", "mobilevlm", "gemma-3", "gemma-4"}
+        assert supported == {"qwen2-vl", "qwen2.5-vl", "qwen3-vl", "idefics3", "smolvlm", "smolvlm2",
+                             "granite-docling", "glm-ocr", "llava-1.5", "mobilevlm", "gemma-3", "gemma-4"}
 
     def test_the_classes_used_exist_and_the_missing_ones_do_not(self):
         classes = set(RUNTIME.hello()["classes"])
@@ -96,6 +96,8 @@ class TestSupport:
         for stem in ("LlavaNext", "Mllama", "Llama4", "Phi4Multimodal"):
             assert f"{stem}ImageProcessor" not in classes
             assert IMPL.supports(next(p for p in all_presets().values() if p.hf_processor == stem)) == UNSUPPORTED[stem]
+        # the library has it; the refusal says it is this impl that does not run it yet
+        assert "Lfm2VlImageProcessor" in classes and "not wired" in IMPL.supports(get_preset("lfm2-vl"))
 
     def test_pixtral_config_is_refused_by_transformers_js_itself(self):
         with pytest.raises(ParityError, match="config must contain 'spatial_merge_size'"):
@@ -108,7 +110,7 @@ class TestSupport:
 
 
 #: one preset per processor kind and config shape
-STAGED = ["qwen2-vl", "qwen3-vl", "smolvlm", "llava-1.5", "gemma-3", "gemma-4"]
+STAGED = ["qwen2-vl", "qwen3-vl", "glm-ocr", "smolvlm", "smolvlm2", "llava-1.5", "gemma-3", "gemma-4"]
 
 
 class TestStagedRunIsTheProcessorsOwn:
@@ -137,7 +139,7 @@ class TestStagedRunIsTheProcessorsOwn:
         x = np.float32((x.astype(np.float64) - np.array(cfg["image_mean"])) / np.array(cfg["image_std"]))
         assert np.moveaxis(x, -1, 0).tobytes() == trace["normalize"].value.tobytes()
 
-    @pytest.mark.parametrize("name", ["qwen2-vl", "qwen3-vl"])
+    @pytest.mark.parametrize("name", ["qwen2-vl", "qwen3-vl", "glm-ocr"])
     def test_qwen_pack_is_the_normalize_stage_through_transformers_patchify(self, name):
         preset = get_preset(name)
         trace = IMPL.run(ImageInput("generated.png", make_rgb(60, 90, seed=5)), preset)

@@ -47,6 +47,8 @@ class JsProcessor:
 PROCESSORS: dict[str, JsProcessor] = {
     "Qwen2VL": JsProcessor("Qwen2VLImageProcessor", "qwen2_vl"),
     "Idefics3": JsProcessor("Idefics3ImageProcessor", "idefics3"),
+    "SmolVLM": JsProcessor("SmolVLMImageProcessor", "idefics3"),  # an alias of Idefics3ImageProcessor
+    "Glm46V": JsProcessor("Glm46VImageProcessor", "qwen2_vl"),  # Qwen2VLImageProcessor, its own smart_resize
     "CLIP": JsProcessor("CLIPImageProcessor", "base"),
     "Gemma3": JsProcessor("Gemma3ImageProcessor", "base"),
     "Gemma4": JsProcessor("Gemma4ImageProcessor", "gemma4"),
@@ -60,6 +62,8 @@ UNSUPPORTED: dict[str, str] = {
     "Llama4": "transformers.js has no Llama4ImageProcessor",
     "Phi4Multimodal": "transformers.js has Phi3VImageProcessor (Phi-3.5-vision, 336-px HD crops) but no "
                       "Phi4MultimodalImageProcessor",
+    "Lfm2Vl": "transformers.js's Lfm2VlImageProcessor is not wired into this impl yet: it normalizes the whole image "
+              "first and resizes the floats to tiles with ONNX Resize, a stage mapping still to be written",
     "Pixtral": "transformers.js's PixtralImageProcessor requires the Mistral 3 key spatial_merge_size (and an "
                "integer patch_size), which Pixtral-12B's config lacks: it throws \"config must contain "
                "'spatial_merge_size'\"",

@@ -23,6 +23,7 @@ import numpy as np
 from parity.errors import ParityError
 from parity.families import gemma3 as gemma3_geometry
 from parity.families import gemma4 as gemma4_geometry
+from parity.families import glm4v as glm4v_geometry
 from parity.families import idefics3 as idefics3_geometry
 from parity.families import llava as llava_geometry
 from parity.families import qwen2_vl as qwen_geometry
@@ -47,6 +48,25 @@ def qwen2_vl(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> Non
     plan = qwen_geometry.make_plan(_size(arrays, "decode"), resized, int(cfg["patch_size"]),
                                    qwen_geometry.tokens_hf(grid, int(cfg["merge_size"])))
     if plan.image_grid_thw != grid:
+        raise ParityError(f"transformers.js resized to {resized} but returned image_grid_thw {list(grid)}")
+    rec.add("plan", plan.to_dict(), "plan", note="resized: its get_resize_output_image_size (smart_resize)")
+    if "resize" in arrays:
+        rec.add("resize", arrays["resize"], "HWC", note="RawImage.resize: sharp affine, no antialias")
+    rec.add("normalize", arrays["preprocessed"], "C,H,W", note="Float32Array: rescale then (x - mean) / std in double")
+    rec.add("pack", arrays["out.pixel_values"], "patches,C*T*P*P (merge-block order)")
+    rec.add("image_grid_thw", arrays["out.image_grid_thw"], "images,thw")
+
+
+def glm4v(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> None:
+    """Glm46VImageProcessor (``models/glm46v``): Qwen2VLImageProcessor's pipeline with smart_resize given the
+    temporal factor; the GLM-4V family plan."""
+    cfg = preset.hf_config
+    patch, merge = int(cfg["patch_size"]), int(cfg["merge_size"])
+    grid = tuple(int(v) for v in arrays["out.image_grid_thw"][0])
+    resized = tuple(info.get("resized", _size(arrays, "decode")))
+    plan = glm4v_geometry.make_plan(_size(arrays, "decode"), resized, patch,
+                                    glm4v_geometry.tokens(resized, patch, merge))
+    if plan.image_grid_thw[1:] != grid[1:]:
         raise ParityError(f"transformers.js resized to {resized} but returned image_grid_thw {list(grid)}")
     rec.add("plan", plan.to_dict(), "plan", note="resized: its get_resize_output_image_size (smart_resize)")
     if "resize" in arrays:
@@ -128,6 +148,7 @@ RECIPES: dict[str, Callable[[dict, dict, Preset, TraceBuilder], None]] = {
     "qwen2-vl": qwen2_vl,
     "qwen3-vl": qwen2_vl,
     "idefics3": idefics3,
+    "glm4v": glm4v,
     "llava": llava,
     "gemma3": gemma3,
     "gemma4": gemma4,
