@@ -40,15 +40,22 @@ def _planar_sha(chunks) -> tuple[int, str]:
 
 
 def _step3_hparams(case) -> ClipHparams:
-    """step3vl is not wired into the impl (see parity.impls.llamacpp.projectors): its hparams as clip.cpp made them."""
+    """step3vl's hparams as clip.cpp made them (the preprocessor alone, beside the impl's own run below)."""
     hp = case["clip_hparams"]
     return ClipHparams(projector="step3vl", preprocessor="step3vl", image_size=hp["image_size"],
                        patch_size=hp["patch_size"], image_mean=tuple(hp["mean"]), image_std=tuple(hp["std"]),
                        n_merge=hp["n_merge"], image_longest_edge=hp["longest_edge"])
 
 
-WIRED = [c for c in CASES if c["preset"] != "step3-vl"]
+WIRED = CASES
 STEP3 = [c for c in CASES if c["preset"] == "step3-vl"]
+
+
+@pytest.mark.parametrize("preset", sorted({c["preset"] for c in CASES} - {"deepseekocr2-keys"}))  # (no preset)
+def test_overlay_is_what_was_recorded(preset):
+    """The preset's gguf overlay writes exactly the keys the C++ was run with."""
+    recorded = {json.dumps(c["gguf"], sort_keys=True) for c in CASES if c["preset"] == preset}
+    assert recorded == {json.dumps(dict(get_preset(preset).clip_metadata()), sort_keys=True)}
 
 
 @pytest.mark.parametrize("case", WIRED, ids=_id)
