@@ -19,8 +19,9 @@ palette 1/2/4/8       ``*image.Paletted`` palette entries ``color.RGBA`` (opaque
                                          first len(tRNS) entries become ``color.NRGBA``
 ====================  =================  ==================================================
 
-PNG pixel values come from Pillow (8-bit and palette indices: PNG is lossless, so they are Go's values)
-and OpenCV for 16-bit colour (Pillow keeps only the high byte there); the Go semantics (types, tRNS
+PNG pixel values come from OpenCV for opaque 8-bit grey and truecolour and for 16-bit colour (Pillow
+keeps only the high byte there), from Pillow for the rest (8-bit with alpha or tRNS, palette indices,
+low bit depths): PNG is lossless, so they are Go's values; the Go semantics (types, tRNS
 handling, premultiplication) are applied here from the file's own IHDR/PLTE/tRNS chunks, and
 ``parity.decode.go_png`` refuses what Go's ``image/png`` refuses (chunk CRCs, order, lengths, pixel
 data), with Go's error text.
@@ -51,13 +52,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from parity.decode import open_pil, read_bytes
+from parity.decode import MAX_PIXELS, open_pil, read_bytes
 from parity.decode.go_jpeg import DEFAULT_GO_JPEG, decode_jpeg_go
 from parity.decode.go_png import check_png_go, with_stored_idat
 from parity.errors import BadImage, ParityError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GIF_MAGICS = (b"GIF87a", b"GIF89a")
+
+
+#: Go image types whose every pixel is opaque by definition (``Opaque()`` returns true without a scan)
+OPAQUE_TYPES = ("*image.Gray", "*image.Gray16", "*image.YCbCr", "*image.CMYK")
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,11 @@ class GoImage:
 
     @property
     def opaque(self) -> bool:
+        """Every alpha is full. Go's ``*image.Gray``, ``*image.Gray16``, ``*image.YCbCr`` and
+        ``*image.CMYK`` are opaque by type (their ``At().RGBA()`` alpha is always 0xffff); other types
+        are checked sample by sample."""
+        if self.go_type in OPAQUE_TYPES:
+            return True
         full = 0xFF if self.pixels.dtype == np.uint8 else 0xFFFF
         return bool((self.pixels[..., 3] == full).all())
 
@@ -169,13 +179,29 @@ def _cv2_16bit(data: bytes, label: str) -> np.ndarray:
 _SCALE_LOW_DEPTH = {1: 0xFF, 2: 0x55, 4: 0x11, 8: 1}
 
 
+def _cv2_8bit(data: bytes, ctype: int) -> np.ndarray | None:
+    """An 8-bit grey (``ctype`` 0) or truecolour (2) PNG without tRNS -> opaque RGBA bytes (H, W, 4), the
+    values any PNG decoder gives (OpenCV's libpng here: no gamma, no EXIF rotation with
+    IMREAD_UNCHANGED); None when OpenCV cannot decode it (the Pillow path then reports why)."""
+
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint8 or arr.ndim != (2 if ctype == 0 else 3) or \
+            (ctype == 2 and arr.shape[2] != 3):
+        return None
+    return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGBA if ctype == 0 else cv2.COLOR_BGR2RGBA)  # alpha 0xff
+
+
 def decode_png_go(data: bytes, label: str) -> GoImage:
     """A PNG file -> the Go image type ``image/png.Decode`` returns, with its premultiplied samples."""
     ch = _chunks(data)
     if b"IHDR" not in ch or len(ch[b"IHDR"]) < 10:
         raise BadImage(f"corrupt or truncated image: {label}: no PNG IHDR chunk")
-    _, _, depth, ctype = struct.unpack(">IIBB", ch[b"IHDR"][:10])
+    width, height, depth, ctype = struct.unpack(">IIBB", ch[b"IHDR"][:10])
     trns = ch.get(b"tRNS")
+    if depth == 8 and ctype in (0, 2) and trns is None and b"acTL" not in ch and width * height <= MAX_PIXELS:
+        rgba = _cv2_8bit(data, ctype)  # the common opaque case, decoded straight to bytes
+        if rgba is not None:
+            return GoImage("*image.Gray" if ctype == 0 else "*image.RGBA", rgba)
     img = open_pil(data, label)
 
     if depth == 16 and ctype in (0, 2, 4, 6):
@@ -285,7 +311,8 @@ def decode_go(path: str, jpeg: str = DEFAULT_GO_JPEG) -> GoImage:
 
 
 def composite_over_white(img: GoImage) -> np.ndarray:
-    """ollama ``imageproc.Composite``: draw ``Over`` opaque white -> opaque ``*image.RGBA`` (H, W, 4) uint8."""
+    """ollama ``imageproc.Composite``: draw ``Over`` opaque white -> opaque ``*image.RGBA`` (H, W, 4) uint8
+    (for an opaque image, ``premultiplied_rgba8``'s array itself: read it, do not write to it)."""
     if img.opaque:  # opaque: the white never shows; the bytes are the samples' high bytes
         return premultiplied_rgba8(img)
     c = img.rgba64.astype(np.uint64)
@@ -297,9 +324,12 @@ def composite_over_white(img: GoImage) -> np.ndarray:
 
 
 def premultiplied_rgba8(img: GoImage) -> np.ndarray:
-    """The bytes an ``*image.RGBA`` copy of the image holds (``draw.Draw`` onto zero): samples >> 8."""
+    """The bytes an ``*image.RGBA`` copy of the image holds (``draw.Draw`` onto zero): samples >> 8.
+
+    8-bit images and decoders that kept the high bytes give their own array, not a copy: read it, or
+    copy it before writing to it."""
     if img.pixels.dtype == np.uint8:
-        return img.pixels.copy()
+        return img.pixels
     if img.high_bytes is not None:
-        return img.high_bytes.copy()
+        return img.high_bytes
     return (img.pixels >> 8).astype(np.uint8)

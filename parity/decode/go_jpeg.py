@@ -42,12 +42,14 @@ bad Huffman code, an excessive DC category) are not detected: libjpeg reads past
 
 from __future__ import annotations
 
+import ctypes
 import os
 import tempfile
 from dataclasses import dataclass, field
 
-import jpeglib
+import cv2
 import numpy as np
+from jpeglib._bind import CJpegLib
 
 from parity.decode.jpeg.coefficients import LIBJPEG_LOCK
 from parity.errors import BadImage, ParityError
@@ -417,38 +419,55 @@ def parse_go(data: bytes) -> JpegFile:
 # Coefficients (libjpeg via jpeglib) and the bits a cut baseline scan needs
 
 
-def read_coefficients_warned(data: bytes, ncomp: int) -> tuple[list[np.ndarray], bool]:
+def libjpeg_block_dims(f: JpegFile) -> list[tuple[int, int]]:
+    """(blocks down, blocks across) of each component as libjpeg sizes them (``initial_setup`` in
+    jdinput.c: ceil(size * factor / (max factor * 8))) for the frame ``parse_go`` read: libjpeg reads
+    the same SOF (the markers Go accepts before it are the ones libjpeg skips alike, and both refuse a
+    second SOF). One component: factor and max factor are its own, as Go's 1 x 1."""
+    h_max, v_max = max(c.h for c in f.comps), max(c.v for c in f.comps)
+    return [(-(-f.height * c.v // (8 * v_max)), -(-f.width * c.h // (8 * h_max))) for c in f.comps]
+
+
+def read_coefficients_warned(data: bytes, dims: list[tuple[int, int]]) -> tuple[list[np.ndarray], bool]:
     """Quantized DCT coefficients per component, (blocks down, blocks across, 8, 8) int16, natural order,
     and whether libjpeg printed any warning while reading them (it prints its first warning of a read
     on the C stderr, which is captured here: "Corrupt JPEG data: premature end of data segment" when
-    it needs bits past a marker and fills in zeros, "extraneous bytes before marker"...)."""
+    it needs bits past a marker and fills in zeros, "extraneous bytes before marker"...).
 
+    ``dims``: each component's blocks (``libjpeg_block_dims`` of the frame ``parse_go`` accepted), the
+    sizes libjpeg fills (its C copy loop writes them unchecked). One call of jpeglib's C
+    ``read_jpeg_dct`` (jpeglib 1.0.2 ``_bind.CJpegLib``, the library version in force) fills them: one
+    entropy decode, where ``jpeglib.read_dct(...).load()`` decodes the file twice (its ``read_jpeg_info``
+    runs ``jpeg_read_coefficients`` only to learn these sizes) and writes it to disk once more."""
+    planes = [np.zeros((bh, bw, 8, 8), np.int16) for bh, bw in dims]
+    pointers = [p.ctypes.data_as(ctypes.c_void_p) for p in planes] + [None] * (4 - len(planes))
+    qt = np.zeros((4, 64), np.uint16)  # read_jpeg_dct writes each component's table here
+    qt_no = np.zeros(4, np.uint8)
     with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp, tempfile.TemporaryFile() as err, LIBJPEG_LOCK:
         tmp.write(data)
         tmp.flush()
         saved = os.dup(2)
         try:
             os.dup2(err.fileno(), 2)
-            try:
-                jpeg = jpeglib.read_dct(tmp.name)
-                jpeg.load()
-            except Exception as e:  # libjpeg refused what Go's marker loop accepted
-                raise ParityError(f"libjpeg could not read the DCT coefficients Go would decode: {e}") from None
+            ok = CJpegLib.get().read_jpeg_dct(tmp.name.encode(), *pointers, qt.ctypes.data_as(ctypes.c_void_p),
+                                              qt_no.ctypes.data_as(ctypes.c_void_p))
         finally:
             os.dup2(saved, 2)
             os.close(saved)
         err.seek(0)
-        warned = bool(err.read().strip())
-    planes = [jpeg.Y, jpeg.Cb, jpeg.Cr, jpeg.K][:ncomp]
-    return [np.asarray(p) for p in planes], warned
+        said = err.read().decode("latin-1").strip()
+    if not ok:  # libjpeg refused what Go's marker loop accepted
+        reason = said.splitlines()[0] if said else "read_jpeg_dct failed"
+        raise ParityError(f"libjpeg could not read the DCT coefficients Go would decode: {reason}")
+    return planes, bool(said)
 
 
-def read_coefficients(data: bytes, ncomp: int) -> list[np.ndarray]:
+def read_coefficients(data: bytes, dims: list[tuple[int, int]]) -> list[np.ndarray]:
     """Quantized DCT coefficients per component, (blocks down, blocks across, 8, 8) int16, natural order."""
-    return read_coefficients_warned(data, ncomp)[0]
+    return read_coefficients_warned(data, dims)[0]
 
 
-def _cut_message(data: bytes, ncomp: int) -> str:
+def _cut_message(data: bytes, dims: list[tuple[int, int]]) -> str:
     """Go's error when the file ends inside a scan's entropy-coded data: ``short Huffman data`` when the
     scan needs bits past the end (Go's ``ensureNBits`` turns the EOF into it), else ``unexpected EOF``
     (the scan completes; reading the next marker fails).
@@ -456,8 +475,8 @@ def _cut_message(data: bytes, ncomp: int) -> str:
     Decided with libjpeg: a decoder that needs no bit past the end decodes the same coefficients
     whatever follows, so the file is read twice, closed by EOI directly and after 16 bytes of 1-bits
     (stuffed 0xff 0x00); any difference means the scan reads past the end."""
-    plain = read_coefficients(data + b"\xff\xd9", ncomp)
-    ones = read_coefficients(data + b"\xff\x00" * 16 + b"\xff\xd9", ncomp)
+    plain = read_coefficients(data + b"\xff\xd9", dims)
+    ones = read_coefficients(data + b"\xff\x00" * 16 + b"\xff\xd9", dims)
     if any(not np.array_equal(a, b) for a, b in zip(plain, ones)):
         return "invalid JPEG format: short Huffman data"
     return _EOF
@@ -480,7 +499,7 @@ def check_intervals_complete(f: JpegFile, data: bytes, coefs: list[np.ndarray]) 
     for at in cuts:
         pieces += [data[prev:at], b"\xff\x00" * 16]
         prev = at
-    padded = read_coefficients(b"".join(pieces) + data[prev:], len(f.comps))
+    padded = read_coefficients(b"".join(pieces) + data[prev:], libjpeg_block_dims(f))
     if any(not np.array_equal(a, b) for a, b in zip(coefs, padded)):
         raise _format("missing 0xff00 sequence")
 
@@ -531,42 +550,45 @@ def _idct_pass_go125(s: list[np.ndarray], columns: bool) -> list[np.ndarray]:
 
 
 # Layout: the passes work on arrays indexed (.., block) with the block index innermost, so every
-# operand is contiguous along it: the row pass takes x-indexed inputs shaped (8 rows, N) and the
-# column pass y-indexed inputs shaped (8 columns, N); no transpose between the passes.
+# operand is contiguous along it. Coefficients come laid out (y, x, N): the row pass takes the x-indexed
+# views c[:, x], shaped (8 rows, N); its outputs, stacked (x, y, N), give the column pass its y-indexed
+# views (8 columns, N). The column pass returns the 8 pixel rows y, each (x, N).
 
 
-def _idct_go125_xyn(c: np.ndarray) -> np.ndarray:
-    """Go <= 1.25 ``idct`` on dequantized coefficients laid out (x, y, N) -> pixels (y, x, N), int32."""
-    rows = list(c)  # rows[x]: element x of every row y of every block, (8, N)
+def _idct_go125_yxn(c: np.ndarray) -> list[np.ndarray]:
+    """Go <= 1.25 ``idct`` on dequantized coefficients laid out (y, x, N) -> the pixel rows y, each
+    (x, N) int32."""
+    rows = [c[:, x] for x in range(8)]  # rows[x]: element x of every row y of every block, (8, N)
     out = _idct_pass_go125(rows, columns=False)
     # A row whose AC terms are all zero takes Go's shortcut dc << 3 (equal to the full pass unless
     # s[0] << 11 wraps in int32; kept for those inputs).
-    flat = ~np.any(c[1:] != 0, axis=0)
+    flat = ~np.any(c[:, 1:] != 0, axis=1)
     if flat.any():
         dc = rows[0] << 3
         for o in out:
             np.copyto(o, dc, where=flat)
     m = np.stack(out)  # (x, y, N)
-    return np.stack(_idct_pass_go125([m[:, y] for y in range(8)], columns=True))
+    return _idct_pass_go125([m[:, y] for y in range(8)], columns=True)
 
 
-def _idct_go126_xyn(c: np.ndarray) -> np.ndarray:
-    """Go 1.26 ``idct`` (dct.go) on dequantized coefficients laid out (x, y, N) -> pixels (y, x, N)."""
-    m = np.stack(_idct_rows_go126(list(c)))  # (x, y, N)
-    return np.stack(_idct_cols_go126([m[:, y] for y in range(8)]))
+def _idct_go126_yxn(c: np.ndarray) -> list[np.ndarray]:
+    """Go 1.26 ``idct`` (dct.go) on dequantized coefficients laid out (y, x, N) -> the pixel rows y,
+    each (x, N) int32."""
+    m = np.stack(_idct_rows_go126([c[:, x] for x in range(8)]))  # (x, y, N)
+    return _idct_cols_go126([m[:, y] for y in range(8)])
 
 
 def idct_go125(blocks: np.ndarray) -> np.ndarray:
     """``idct`` of Go <= 1.25 (idct.go) on dequantized int32 blocks (N, 8, 8) -> (N, 8, 8) int32
     (level shift not applied: 0 is mid-grey)."""
-    c = np.ascontiguousarray(blocks.astype(np.int32).transpose(2, 1, 0))
-    return _idct_go125_xyn(c).transpose(2, 0, 1)
+    c = np.ascontiguousarray(blocks.astype(np.int32).transpose(1, 2, 0))
+    return np.stack(_idct_go125_yxn(c)).transpose(2, 0, 1)
 
 
 def idct_go126(blocks: np.ndarray) -> np.ndarray:
     """``idct`` of Go 1.26 (dct.go) on dequantized int32 blocks (N, 8, 8) -> (N, 8, 8) int32."""
-    c = np.ascontiguousarray(blocks.astype(np.int32).transpose(2, 1, 0))
-    return _idct_go126_xyn(c).transpose(2, 0, 1)
+    c = np.ascontiguousarray(blocks.astype(np.int32).transpose(1, 2, 0))
+    return np.stack(_idct_go126_yxn(c)).transpose(2, 0, 1)
 
 
 def _c(x: int, bits: int) -> int:
@@ -627,7 +649,7 @@ def _idct_cols_go126(x: list[np.ndarray]) -> list[np.ndarray]:
     return [o >> 18 for o in out]
 
 
-IDCTS = {"go1.25": _idct_go125_xyn, "go1.26": _idct_go126_xyn}
+IDCTS = {"go1.25": _idct_go125_yxn, "go1.26": _idct_go126_yxn}
 
 
 #: blocks per IDCT chunk: the int32 temporaries of one chunk (8 x 8 x 4096 x 4 bytes = 1 MiB) stay in cache
@@ -639,20 +661,24 @@ def reconstruct_plane(coefs: np.ndarray, quant_zigzag: np.ndarray, profile: str)
     +128 with clamping to [0, 255] -> the component's plane (blocks down * 8, blocks across * 8) uint8.
     Blocks are independent, so they are transformed ``IDCT_CHUNK`` at a time (same integers)."""
     bh, bw = coefs.shape[:2]
+    n = bh * bw
     q = np.zeros(64, np.int32)
     q[UNZIG] = quant_zigzag  # b[unzig[zig]] *= qt[zig]
-    q_xy = q.reshape(8, 8).T[:, :, None]
+    q_yx = q.reshape(8, 8, 1)
     idct = IDCTS[profile]
-    c16 = np.ascontiguousarray(coefs.reshape(-1, 8, 8).transpose(2, 1, 0))  # (x, y, N) int16
-    n = c16.shape[2]
+    if n == 0:
+        return np.zeros((bh * 8, bw * 8), np.uint8)
     out = np.empty((8, 8, n), np.uint8)  # (y, x, N)
+    # (y, x, N): each coefficient's values over the blocks, contiguous (OpenCV's blocked transpose)
+    c16 = cv2.transpose(np.ascontiguousarray(coefs, dtype=np.int16).reshape(n, 64)).reshape(8, 8, n)
     for s in range(0, n, IDCT_CHUNK):
         c = c16[:, :, s:s + IDCT_CHUNK].astype(np.int32)
-        c *= q_xy  # int32 product, wrapping like Go's
-        pix = idct(c)  # (y, x, N)
-        np.clip(pix, -128, 127, out=pix)  # c < -128 -> 0; c > 127 -> 255; else c + 128
-        pix += 128
-        out[:, :, s:s + IDCT_CHUNK] = pix
+        c *= q_yx  # int32 product, wrapping like Go's
+        for y, row in enumerate(idct(c)):  # (x, N) each
+            # level shift and clamp: c < -128 -> 0; c > 127 -> 255; else c + 128. The IDCT's last step
+            # shifts an int32 right by 14 or more, so |c| <= 2**17 and c + 128 cannot wrap.
+            row += 128
+            np.clip(row, 0, 255, out=out[y, :, s:s + IDCT_CHUNK], casting="unsafe")
     return out.reshape(8, 8, bh, bw).transpose(2, 0, 3, 1).reshape(bh * 8, bw * 8)
 
 
@@ -746,7 +772,7 @@ def decode_jpeg_go(data: bytes, profile: str = DEFAULT_GO_JPEG) -> GoJpeg:
         raise ParityError(f"unknown Go JPEG profile {profile!r}; valid: {', '.join(IDCTS)}")
     f = parse_go(data)
     if f.cut is not None:
-        raise BadImage(_cut_message(data, len(f.comps)))
+        raise BadImage(_cut_message(data, libjpeg_block_dims(f)))
     w, h = f.width, f.height
     if w == 0 or h == 0:  # the SubImage of an empty rectangle: a 0 x 0 image of the same type
         go_type = {1: "*image.Gray", 4: "*image.CMYK"}.get(len(f.comps), "*image.YCbCr")
@@ -755,7 +781,7 @@ def decode_jpeg_go(data: bytes, profile: str = DEFAULT_GO_JPEG) -> GoJpeg:
             if go_type == "*image.YCbCr" else None
         return GoJpeg(go_type, ratio, {}, rgba64=np.zeros((0, 0, 4), np.uint16))
     scanned = {ci for s in f.scans for ci in s.comps}
-    coefs, warned = read_coefficients_warned(data, len(f.comps))
+    coefs, warned = read_coefficients_warned(data, libjpeg_block_dims(f))
     if warned:  # see check_intervals_complete: without a warning every interval was complete
         check_intervals_complete(f, data[:f.end], coefs)
     planes = []

@@ -59,6 +59,7 @@ class Distrib:
     weights: np.ndarray
     inv_total: np.ndarray
     inv_total_ffff: np.ndarray
+    signed: bool = False  # some weight is negative (a product can be -0.0)
 
 
 def distrib_kernel(kernel: str, dst: int, src: int) -> Distrib:
@@ -104,7 +105,7 @@ def _distrib_kernel(kernel: str, dst: int, src: int) -> Distrib:
     arrays = (coords, weights, inv, inv / 0xffff)
     for a in arrays:
         a.flags.writeable = False
-    return Distrib(*arrays)
+    return Distrib(*arrays, signed=bool((weights < 0).any()))
 
 
 def ftou_xdraw(f: np.ndarray) -> np.ndarray:
@@ -118,25 +119,28 @@ def ftou_xdraw(f: np.ndarray) -> np.ndarray:
     return x.astype(np.uint16)
 
 
-def _weighted_rows_into(rows: np.ndarray, coords: np.ndarray, weights: np.ndarray, gathered: np.ndarray,
-                        prod: np.ndarray, out: np.ndarray) -> None:
+def _weighted_rows_into(rows: np.ndarray, coords: np.ndarray, weights: np.ndarray, signed: bool,
+                        gathered: np.ndarray, prod: np.ndarray, out: np.ndarray) -> None:
     """out[i] = sum_k float64(rows[coords[i, k]] * weights[i, k]), added in k order from +0.0 (Go's
     ``p += float64(s * c.weight)``: each product rounded on its own, no fused multiply-add).
 
-    rows: (n, m) uint16 samples or float64; coords, weights: (d, K); gathered: (d, m) of rows' dtype;
-    prod: (d, m) float64 scratch; out: (d, m) float64."""
+    rows: (n, m) uint16 samples or float64 (no -0.0 among them); coords, weights: (d, K); signed: some
+    weight is negative; gathered: (d, m) of rows' dtype; prod: (d, m) float64 scratch; out: (d, m)
+    float64. The first product is written straight into ``out``; Go's +0.0 start changes it only when
+    it is -0.0, which takes a negative weight (so it is added only when ``signed``)."""
     for k in range(coords.shape[1]):
+        dst = out if k == 0 else prod
         # whole rows: a memcpy each ("clip": the indices are valid; it spares numpy a buffered ``out``)
-        np.take(rows, coords[:, k], axis=0, out=gathered, mode="clip")
-        if gathered.dtype == prod.dtype:
-            np.multiply(gathered, weights[:, k, None], out=prod)  # one rounding per product
+        if rows.dtype == dst.dtype:
+            np.take(rows, coords[:, k], axis=0, out=dst, mode="clip")
         else:
-            np.copyto(prod, gathered)  # uint16 -> float64, exact (faster than a mixed-type ufunc)
-            prod *= weights[:, k, None]
-        if k == 0:
-            np.add(prod, 0.0, out=out)  # Go starts its sums at +0.0 (turns a -0.0 product into +0.0)
-        else:
+            np.take(rows, coords[:, k], axis=0, out=gathered, mode="clip")
+            np.copyto(dst, gathered)  # uint16 -> float64, exact (faster than a mixed-type ufunc)
+        dst *= weights[:, k, None]  # one rounding per product
+        if k > 0:
             out += prod
+        elif signed:
+            out += 0.0  # Go starts its sums at +0.0 (turns a -0.0 product into +0.0)
 
 
 #: bytes of float64 intermediates per block of destination columns (kept cache-sized: the passes
@@ -182,6 +186,20 @@ def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str =
     the block's intermediate is (columns, source rows); transposed back (a pure move), the vertical pass
     (``scaleY_RGBA_*``) gathers whole intermediate rows. Each destination pixel sees exactly Go's
     operations in Go's order.
+
+    A uniform alpha plane gives the same alpha sample under every tap, so the alpha sums are computed
+    apart from the colour (same operations, same order): per destination pixel, or per destination row
+    for the ``gray`` fast path (whose horizontal alpha is exactly 1). For an opaque source two of Go's
+    steps provably change no byte and are skipped:
+
+    - its alpha bytes are 255: scaleX stores sum_k(0xffff * w_k) * invTotalWeightFFFF (or exactly 1 on
+      the gray path) and scaleY multiplies sum_k(alpha * w'_k) by invTotalWeight, so the float64 result
+      is 1 up to a few K roundings, K the contributions per pixel (times sum|w| / sum w, under 2 for
+      these kernels): |f - 1| < 4K * 2**-53, and ``ftou`` sees 0xffff * f + 0.5 = 65535.5 +- 1e-7 for any
+      K below 10**8, which truncates and clamps to 0xffff, high byte 255;
+    - with no negative weight, colour never exceeds alpha (``if pr > pa`` never holds): every colour
+      sample is <= the alpha sample 0xffff, and rounding is monotonic, so each rounded product and sum
+      of the colour is <= the same operation on the alpha.
     """
     if kernel not in KERNELS:
         raise ValueError(f"unknown x/image kernel {kernel!r}; valid: {', '.join(KERNELS)}")
@@ -194,25 +212,33 @@ def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str =
         return np.zeros((max(dh, 0), max(dw, 0), 4), dtype=np.uint8)
     horizontal, vertical = distrib_kernel(kernel, dw, sw), distrib_kernel(kernel, dh, sh)
     alpha = src[..., 3]
-    # A uniform alpha plane (opaque images) gives the same alpha sums in every row and column:
-    # compute them once per destination pixel, apart from the colour (same operations, same order).
+    full = 0xFF if src.dtype == np.uint8 else 0xFFFF
     uniform = gray or bool((alpha == alpha.flat[0]).all())
+    opaque = gray or (uniform and int(alpha.flat[0]) == full)
     ch = 3 if uniform else 4
     columns = _transpose_pixels(src)  # (sw, sh, 4): 4-element pixels transpose fastest
     columns = (_strip_alpha(columns) if uniform else columns).reshape(sw, sh * ch)  # (sw, sh * C)
     if columns.dtype == np.uint8:  # *image.RGBA bytes v are the samples v * 0x101
         columns = np.multiply(columns, np.uint16(0x101), dtype=np.uint16)
-    if uniform:
+    out = np.empty((dh, dw, 4), dtype=np.uint8)
+    if gray:
+        # scaleX_Gray/scaleX_YCbCr* store alpha 1, so scaleY's alpha sum is the same in every column:
+        # float64(1 * c.weight) summed from +0.0 per destination row
+        alpha_rows = np.zeros(dh)
+        for k in range(vertical.weights.shape[1]):
+            alpha_rows += vertical.weights[:, k]
+        alpha_rows = alpha_rows[:, None]
+        clamp = "rows"
+    elif uniform and not (opaque and not horizontal.signed and not vertical.signed):
         a = float(alpha.flat[0]) * (0x101 if src.dtype == np.uint8 else 1)
         # scaleX: the alpha sum of every destination column (the constant sample times each weight)
         tmp_alpha = np.zeros(dw)
         for k in range(horizontal.weights.shape[1]):
             tmp_alpha += a * horizontal.weights[:, k]  # from +0.0, in contribution order
-        tmp_alpha = np.ones(dw) if gray else tmp_alpha * horizontal.inv_total_ffff  # scaleX_Gray: alpha 1
-        rgb = np.empty((dh, dw * 3), dtype=np.uint8)
-        alpha8 = np.empty((dh, dw), dtype=np.uint8)
-    else:
-        out = np.empty((dh, dw, 4), dtype=np.uint8)
+        tmp_alpha *= horizontal.inv_total_ffff
+        clamp = "pixels"
+    else:  # alpha a channel of its own, or opaque with no negative weight (no clamp: see the docstring)
+        clamp = "channel" if not uniform else None
 
     block = max(1, _BLOCK_BYTES // (sh * ch * 8))
     gathered = np.empty((block, sh * ch), dtype=columns.dtype)
@@ -225,14 +251,22 @@ def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str =
         n = x1 - x0
         # Horizontal: tmp[x, y] = sum_k src[y, coord_k(x)] * w_k(x), times invTotalWeightFFFF.
         tmp = hsum[:n]
-        _weighted_rows_into(columns, horizontal.coords[x0:x1], horizontal.weights[x0:x1], gathered[:n],
-                            hprod[:n], tmp)
+        _weighted_rows_into(columns, horizontal.coords[x0:x1], horizontal.weights[x0:x1], horizontal.signed,
+                            gathered[:n], hprod[:n], tmp)
         tmp *= horizontal.inv_total_ffff[x0:x1, None]
         rows = _transpose_pixels(tmp.reshape(n, sh, ch)).reshape(sh, n * ch)  # (source row, x * C)
         # Vertical: p[y, x] = sum_k tmp[coord_k(y), x] * w_k(y); colour clamped to alpha; ftou.
         pv, gv, vp = (b[:dh * n * ch].reshape(dh, n * ch) for b in (p, g64, vprod))
-        _weighted_rows_into(rows, vertical.coords, vertical.weights, gv, vp, pv)
-        if uniform:
+        _weighted_rows_into(rows, vertical.coords, vertical.weights, vertical.signed, gv, vp, pv)
+        if clamp == "channel":
+            p4 = pv.reshape(dh, n, 4)
+            np.minimum(p4[..., :3], p4[..., 3:], out=p4[..., :3])
+            pv *= vertical.inv_total[:, None]  # colour and alpha alike
+            _ftou_high_byte_into(p4, out[:, x0:x1])
+            continue
+        if clamp == "rows":
+            np.minimum(pv, alpha_rows, out=pv)  # premultiplied colour never exceeds alpha
+        elif clamp == "pixels":
             # scaleY of the alpha: float64(p[3] * c.weight) summed from +0.0, per destination pixel
             pa, prod = pa_buf[:dh * n].reshape(dh, n), pa_prod[:dh * n].reshape(dh, n)
             for k in range(vertical.weights.shape[1]):
@@ -243,33 +277,26 @@ def resize_kernel_xdraw(rgba64: np.ndarray, size: tuple[int, int], kernel: str =
                     pa += prod
             # premultiplied colour never exceeds alpha (alpha repeated beside each colour sample)
             np.minimum(pv, np.repeat(pa, 3, axis=1), out=pv)
-            pv *= vertical.inv_total[:, None]
-            _ftou_high_byte_into(pv, rgb[:, 3 * x0:3 * x1])
-            pa *= vertical.inv_total[:, None]
-            _ftou_high_byte_into(pa, alpha8[:, x0:x1])
-        else:
-            p4 = pv.reshape(dh, n, 4)
-            np.minimum(p4[..., :3], p4[..., 3:], out=p4[..., :3])
-            pv *= vertical.inv_total[:, None]  # colour and alpha alike
-            _ftou_high_byte_into(p4, out[:, x0:x1])
-    if not uniform:
-        return out
-
-    out = cv2.cvtColor(rgb.reshape(dh, dw, 3), cv2.COLOR_RGB2RGBA).reshape(dh, dw, 4)  # alpha 255 ...
-    if not (alpha8 == 255).all():
-        out[..., 3] = alpha8  # ... replaced where the scaled alpha is not opaque
+            if not opaque:
+                pa *= vertical.inv_total[:, None]
+                _ftou_high_byte_into(pa, out[:, x0:x1, 3])
+        pv *= vertical.inv_total[:, None]
+        _ftou_high_byte_into(pv.reshape(dh, n, 3), out[:, x0:x1, :3])
+    if opaque:
+        out[..., 3] = 0xFF  # an opaque source's alpha bytes (see the docstring)
     return out
 
 
 def _ftou_high_byte_into(f: np.ndarray, out: np.ndarray) -> None:
-    """``uint8(ftou(f) >> 8)`` into ``out`` (``f`` is overwritten): ``0xffff*f + 0.5`` clamped to
-    [0, 0xffff] (as ``ftou_xdraw``), then scaled by 2**-8 (exact) and truncated: the integer part of
-    y / 256 is ``int(y) >> 8`` for y >= 0."""
-    f *= 0xFFFF
-    f += 0.5
-    np.clip(f, 0, 0xFFFF, out=f)
-    f *= 1.0 / 256
-    np.copyto(out, f, casting="unsafe")
+    """``uint8(ftou(f) >> 8)`` into ``out`` (``f`` is overwritten): y = ``0xffff*f + 0.5`` clamped to
+    [0, 0xffff] (as ``ftou_xdraw``), truncated, shifted right by 8, i.e. the integer part of y / 256.
+
+    Computed on y / 256 directly: (0xffff / 256) * f + 0.5 / 256 clamped to [0, 0xffff / 256]. Scaling
+    by a power of two is exact and commutes with rounding, so each step is Go's value times 2**-8."""
+    f *= 0xFFFF / 256
+    f += 0.5 / 256
+    np.clip(f, 0, 0xFFFF / 256, out=f)
+    np.copyto(out, f, casting="unsafe")  # truncation toward zero of a value >= 0
 
 
 def resize_nearest_xdraw(rgba64: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -54,7 +54,7 @@ def stages_deepseekocr(img: GoImage, preset, tb: TraceBuilder) -> None:
     tiles = (resized.reshape(rows, IMAGE_SIZE, cols, IMAGE_SIZE, 4).transpose(0, 2, 1, 3, 4)
              .reshape(rows * cols, IMAGE_SIZE, IMAGE_SIZE, 4))
     # global view: CompositeColor over black = the premultiplied bytes made opaque; Pad onto grey 127
-    over_black = premultiplied_rgba8(img)
+    over_black = premultiplied_rgba8(img).copy()  # the decoded image's own bytes: not written to
     over_black[..., 3] = 0xFF
     canvas = np.full((BASE_SIZE, BASE_SIZE, 4), PAD_GREY, dtype=np.uint8)
     canvas[..., 3] = 0xFF

@@ -22,13 +22,21 @@ STANDARD_MEAN = (0.5, 0.5, 0.5)
 STANDARD_STD = (0.5, 0.5, 0.5)
 
 
+def read_only(arr: np.ndarray) -> np.ndarray:
+    """``arr`` marked read-only: a stage record keeps such an array (when it owns its memory) instead
+    of copying it (``parity.trace``)."""
+    arr.setflags(write=False)
+    return arr
+
+
 def rgb_of(rgba8: np.ndarray) -> np.ndarray:
-    """The RGB bytes of RGBA bytes, as a new contiguous array (a plain byte copy; OpenCV does it fast)."""
+    """The RGB bytes of RGBA bytes, as a new contiguous read-only array (a plain byte copy; OpenCV does
+    it fast)."""
 
     rgba8 = np.ascontiguousarray(rgba8, dtype=np.uint8)
     if rgba8.size == 0:
-        return np.zeros(rgba8.shape[:2] + (3,), dtype=np.uint8)
-    return cv2.cvtColor(rgba8, cv2.COLOR_RGBA2RGB)
+        return read_only(np.zeros(rgba8.shape[:2] + (3,), dtype=np.uint8))
+    return read_only(cv2.cvtColor(rgba8, cv2.COLOR_RGBA2RGB))
 
 
 def resize_bilinear_ollama(img: GoImage | np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
@@ -43,20 +51,22 @@ def resize_bilinear_ollama(img: GoImage | np.ndarray, size_hw: tuple[int, int]) 
 
 def normalize_planes_ollama(planes: np.ndarray, mean, std, out: np.ndarray | None = None) -> np.ndarray:
     """The arithmetic of ``imageproc.Normalize`` (rescale=true) on channel-first uint8 (..., 3, H, W):
-    ``float32(v)/255``, then ``(v - mean) / std``, all float32. Written into ``out`` when given."""
+    ``float32(v)/255``, then ``(v - mean) / std``, all float32. Written into ``out`` when given, else
+    into a new read-only array."""
     shape = (3, 1, 1)
-    if out is None:
+    fresh = out is None
+    if fresh:
         out = np.empty(planes.shape, dtype=np.float32)
     np.copyto(out, planes, casting="unsafe")
     out /= np.float32(255.0)
     out -= np.asarray(mean, dtype=np.float32).reshape(shape)
     out /= np.asarray(std, dtype=np.float32).reshape(shape)
-    return out
+    return read_only(out) if fresh else out
 
 
 def normalize_chw_ollama(rgba8: np.ndarray, mean, std) -> np.ndarray:
     """``imageproc.Normalize(img, mean, std, rescale=true, channelFirst=true)`` of an ``*image.RGBA``
-    (H, W, 4) uint8 (premultiplied; alpha not read) -> (3, H, W) float32."""
+    (H, W, 4) uint8 (premultiplied; alpha not read) -> (3, H, W) float32, read-only."""
     return normalize_planes_ollama(np.moveaxis(np.asarray(rgba8)[..., :3], -1, 0), mean, std)
 
 

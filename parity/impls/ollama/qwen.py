@@ -27,6 +27,7 @@ from .imageproc import (
     CLIP_STD,
     go_div,
     normalize_chw_ollama,
+    read_only,
     resize_bilinear_ollama,
     rgb_of,
     setting,
@@ -58,13 +59,16 @@ def smart_resize_ollama(height: int, width: int, factor: int, min_pixels: int, m
 
 
 def patches_qwen_ollama(chw: np.ndarray, patch: int, merge: int) -> np.ndarray:
-    """``createPatches``: (C, H, W) -> (num_patches, C * T * P * P) float32."""
+    """``createPatches``: (C, H, W) -> (num_patches, C * T * P * P) float32, a new read-only array."""
     c, h, w = chw.shape
     gh, gw = h // patch, w // patch
     x = chw.reshape(c, gh // merge, merge, patch, gw // merge, merge, patch)
     x = x.transpose(1, 4, 2, 5, 0, 3, 6)  # (gh/m, gw/m, mh, mw, C, P, P)
-    x = np.repeat(x[:, :, :, :, :, None], TEMPORAL_PATCH_SIZE, axis=5)  # (.., C, T, P, P)
-    return np.ascontiguousarray(x.reshape(gh * gw, c * TEMPORAL_PATCH_SIZE * patch * patch), dtype=np.float32)
+    out = np.empty((gh * gw, c * TEMPORAL_PATCH_SIZE * patch * patch), dtype=np.float32)
+    # the frame copied T times: (.., C, T, P, P), written in one pass
+    np.copyto(out.reshape(x.shape[:5] + (TEMPORAL_PATCH_SIZE, patch, patch)), x[:, :, :, :, :, None],
+              casting="same_kind")
+    return read_only(out)
 
 
 def _stages(img: GoImage, tb: TraceBuilder, patch: int, merge: int, min_pixels: int, max_pixels: int,
