@@ -80,14 +80,26 @@ def digest(name: str, value: StageValue) -> str:
     return h.hexdigest()
 
 
+def _immutable(arr: np.ndarray) -> bool:
+    """Read-only all the way down to an array that owns its memory."""
+    while isinstance(arr, np.ndarray):
+        if arr.flags.writeable:
+            return False
+        if arr.base is None:
+            return True
+        arr = arr.base
+    return False  # memory owned by another kind of object (bytes, mmap...): copied to be safe
+
+
 def _freeze(value: StageValue) -> StageValue:
     """Read-only copies, so a record cannot change after it is hashed. An array that is already
-    read-only and owns its memory (a shared decode) cannot change either: it is kept as it is."""
+    read-only and owns its memory (a shared decode), or a read-only view of one through read-only views
+    only, cannot change either: it is kept as it is."""
     if isinstance(value, dict):
         return json.loads(json.dumps(value))
     if isinstance(value, tuple):
         return tuple(_freeze(v) for v in value)
-    if isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None:
+    if isinstance(value, np.ndarray) and _immutable(value):
         return value
     arr = np.array(value, copy=True)
     arr.setflags(write=False)

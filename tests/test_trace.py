@@ -56,3 +56,28 @@ class TestTrace:
         rec = StageRecord("plan", {}, "plan")
         with pytest.raises(ValueError, match="duplicate"):
             Trace("p", "i", "v", "img", (rec, rec))
+
+
+class TestRecordsCannotChange:
+    """A record keeps an array without copying only when nothing can write to its memory."""
+
+    def test_a_writable_array_is_copied(self):
+        a = np.arange(12, dtype=np.uint8)
+        r = StageRecord("x", a, "flat")
+        a[0] = 99
+        assert r.value[0] == 0 and not r.value.flags.writeable
+
+    def test_a_read_only_view_of_a_writable_array_is_copied(self):
+        a = np.arange(12, dtype=np.uint8)
+        v = a.reshape(3, 4)
+        v.setflags(write=False)
+        r = StageRecord("x", v, "flat")
+        a[0] = 99
+        assert r.value[0, 0] == 0 and r.value is not v
+
+    def test_a_read_only_view_of_a_read_only_owner_is_kept(self):
+        a = np.arange(12, dtype=np.uint8)
+        a.setflags(write=False)
+        v = a.reshape(3, 4)
+        assert not v.flags.writeable
+        assert StageRecord("x", v, "flat").value is v

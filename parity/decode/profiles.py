@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
 
 from parity.decode import POLICIES, Decoded, decode_pil, read_bytes
@@ -49,13 +50,21 @@ def _stb(path: str) -> Decoded:
     return replace(decoded, approximate=approximate)
 
 
+def _rgb_of_rgba(rgba: np.ndarray) -> np.ndarray:
+    """The first three channels, as a new contiguous array (OpenCV's channel drop: the same bytes as
+    ``rgba[..., :3].copy()``, faster)."""
+    if rgba.size == 0:
+        return rgba[..., :3].copy()
+    return cv2.cvtColor(np.ascontiguousarray(rgba), cv2.COLOR_RGBA2RGB)
+
+
 def _go(generation: str) -> Callable[[str], Decoded]:
     """RGB = the premultiplied samples' high bytes (what an ``*image.RGBA`` copy holds); a pipeline that
     composites first prepares its own input from ``native``."""
     def decode(path: str) -> Decoded:
         img = decode_go(path, jpeg=generation)
         info = {"go_type": img.go_type, "height": img.size[0], "width": img.size[1]}
-        return Decoded(premultiplied_rgba8(img)[..., :3].copy(), generation, info, native=img,
+        return Decoded(_rgb_of_rgba(premultiplied_rgba8(img)), generation, info, native=img,
                        approximate=img.approximate)
 
     return decode
