@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +29,21 @@ def examples(n: int) -> int:
     them under the ``nightly`` and ``explore`` profiles, a quarter (at least 10) in the default run."""
     share = EXAMPLE_SHARE.get(HYPOTHESIS_PROFILE, 1.0)
     return n if share >= 1 else max(10, round(n * share))
+
+
+#: modules whose tests start real processes (local pools, a Dask cluster, the sweep CLI, Chromium) or run
+#: whole matrices, collected first: pytest-xdist hands out consecutive tests, so at the end of the collection
+#: (where their names sort them) they made a long tail on one worker, and their module fixtures ran on each
+#: worker that got one of their tests; at the front they share the start and the many small tests fill the end
+RUN_FIRST = tuple(Path(__file__).resolve().parent / name for name in ("test_sweep.py", "test_matrix.py",
+                                                                      "test_report.py"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The RUN_FIRST modules first, whole and in their own order; every other test in collection order
+    (a stable sort: the same order in every xdist worker)."""
+    rank = {path: i for i, path in enumerate(RUN_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(item.path).resolve(), len(RUN_FIRST)))
 
 
 def make_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 import hashlib
 import json
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -23,7 +25,7 @@ def photo(tmp_path_factory):
     from conftest import make_rgb
 
     p = tmp_path_factory.mktemp("img") / "photo_1500x1749.png"
-    Image.fromarray(make_rgb(1749, 1500, seed=7)).save(p)
+    Image.fromarray(make_rgb(1749, 1500, seed=7)).save(p, compress_level=1)  # the pixels are the point, not the size
     return p
 
 
@@ -123,6 +125,17 @@ BAD_INPUTS = {
 }
 
 
+def png_1bit_zeros(width: int, height: int) -> bytes:
+    """A complete, valid 1-bit greyscale PNG of zeros (what ``Image.new("1", size).save`` writes, without
+    Pillow's filter search over 400 Mpx): signature, IHDR, one IDAT of filter-0 rows, IEND."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    rows = bytes((1 + (width + 7) // 8) * height)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 class TestBadInput:
     @pytest.mark.parametrize("case", list(BAD_INPUTS))
     @pytest.mark.parametrize("command", ["run", "dump"])
@@ -139,9 +152,9 @@ class TestBadInput:
         assert not out.exists() and not list(tmp_path.glob(".out.bin*"))
 
     def test_decompression_bomb(self, capsys, tmp_path):
-        # a real PNG header claiming 20000x20000 (400 Mpx, over Pillow's limit): rejected before decoding
+        # a real PNG claiming 20000x20000 (400 Mpx, over Pillow's limit): rejected before decoding
         p = tmp_path / "bomb.png"
-        Image.new("1", (20000, 20000)).save(p)
+        p.write_bytes(png_1bit_zeros(20000, 20000))
         code, _, err = run_cli(capsys, "run", p, "--model", "llama-3.2-vision")
         assert code == 2 and "too large" in err
 

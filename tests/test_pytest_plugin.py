@@ -1,10 +1,16 @@
 """The pytest plugin, driven through pytester: create -> pass -> regression (stage, cause, numbers,
-.obtained.npz) -> --update-goldens -> pass."""
+.obtained.npz) -> --update-goldens -> pass.
+
+Each inner pytest runs in this process (``runpytest_inprocess``: a fresh config and plugin manager, the
+test file imported anew), except the first run of the protocol and ``--help``, which start a real
+``python -m pytest`` (the plugin found by its entry point, the exit code of a failed check)."""
 
 from __future__ import annotations
 
 import json
 from importlib import metadata
+
+import pytest
 
 pytest_plugins = ["pytester"]
 
@@ -29,15 +35,24 @@ def test_pinned(parity_golden):
 """
 
 
+#: the inner runs need neither the cache nor pytest-benchmark (which, in this process under xdist, warns)
+INNER_ARGS = (*PLUGIN_ARGS, "-p", "no:cacheprovider", "-p", "no:benchmark")
+
+
 def run(pytester, *args):
-    return pytester.runpytest_subprocess(*PLUGIN_ARGS, "-p", "no:cacheprovider", *args)
+    return pytester.runpytest_inprocess(*INNER_ARGS, *args)
+
+
+def run_subprocess(pytester, *args):
+    return pytester.runpytest_subprocess(*INNER_ARGS, *args)
 
 
 def test_full_protocol(pytester, monkeypatch):
     pytester.makepyfile(test_pin=TEST_FILE)
     golden_dir = pytester.path / "tests" / "golden"
 
-    first = run(pytester)
+    first = run_subprocess(pytester)
+    assert first.ret == pytest.ExitCode.TESTS_FAILED
     first.assert_outcomes(failed=1)
     first.stdout.fnmatch_lines(["*golden 'mymodel/cat' created*rerun to check against it*"])
     manifest = json.loads((golden_dir / "manifest.json").read_text())
@@ -96,5 +111,6 @@ def test_bad(parity_golden):
 
 
 def test_option_is_listed(pytester):
-    res = run(pytester, "--help")
+    res = run_subprocess(pytester, "--help")
+    assert res.ret == pytest.ExitCode.OK
     res.stdout.fnmatch_lines(["*--update-goldens*"])

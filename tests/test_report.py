@@ -59,10 +59,11 @@ class TestPictures:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A real (small) matrix report: two presets, two images, every impl that supports them."""
+    """A real (small) matrix report: two presets, two images, every impl that supports them (in this
+    process: the pages do not depend on the worker count, and a pool's workers would import torch again)."""
     out = tmp_path_factory.mktemp("reports")
     code = main(["matrix", "--out", str(out), "--root", str(tmp_path_factory.mktemp("golden")), "--model",
-                 "llava-1.5,llama-3.2-vision", "--images", "oddpad_501x300.png,tiny_27x27.png"])
+                 "llava-1.5,llama-3.2-vision", "--images", "oddpad_501x300.png,tiny_27x27.png", "--workers", "1"])
     assert code == 0  # no goldens under that root: new cases are listed, not failed
     return out, json.loads((out / "results.json").read_text())
 

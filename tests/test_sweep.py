@@ -2,8 +2,9 @@
 on local workers and on a real Dask cluster (scheduler and workers as separate processes), the summary
 against the store, the worst cases' arrays and pages (headless Chromium), exit codes.
 
-One small generated corpus (``fixtures/make_sweep_corpus.py``, images of at most 96 px: RGB, L, RGBA and
-P, JPEG and PNG) plus bad inputs, swept once serially in this process; every other run is compared to it.
+One small generated corpus (six images of ``fixtures/make_sweep_corpus.py``, at most 96 px: RGB, L, RGBA
+and P, JPEG, progressive JPEG and PNG) plus bad inputs, swept once serially in this process; every other
+run is compared to it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ import make_sweep_corpus  # noqa: E402
 PRESETS = "llama-3.2-vision,qwen2-vl"
 IMPLS = "reference,hf-pil,ollama"  # ollama has no qwen2-vl: that preset runs reference and hf-pil
 KEEP = 2
-N_IMAGES = 10
+#: the corpus images swept (make_sweep_corpus indices): RGBA PNG, RGB progressive 4:2:0 JPEG, L 4:4:4 JPEG,
+#: RGB PNG of 14x28, L PNG, P PNG with a transparent index
+CORPUS = (0, 1, 2, 3, 6, 9)
+N_IMAGES = len(CORPUS)
+IN_A = 3  # the first images go to set/a/, the others to set/b/nested/
 ROWS_PER_IMAGE = 3 + 2
 VOLATILE = ("case_elapsed_s", "run_id")
 
@@ -77,11 +82,11 @@ def corpus(tmp_path_factory) -> dict:
     """Images in nested folders, a duplicate, a truncated JPEG, an empty file, a FIFO, a missing path,
     a glob that matches nothing; listed partly through a list file."""
     root = tmp_path_factory.mktemp("corpus")
-    paths = make_sweep_corpus.generate(root / "gen", N_IMAGES, max_side=96)
+    paths = make_sweep_corpus.write_images(root / "gen", CORPUS, max_side=96)
     (root / "set" / "a").mkdir(parents=True)
     (root / "set" / "b" / "nested").mkdir(parents=True)
     for i, p in enumerate(paths):
-        shutil.copy(p, root / "set" / ("a" if i < 5 else "b/nested") / p.name)
+        shutil.copy(p, root / "set" / ("a" if i < IN_A else "b/nested") / p.name)
     shutil.copy(paths[0], root / "set" / "b" / ".hidden.png")  # dot-names are skipped in folder walks
     (root / "set" / "b" / "notes.md").write_text("not an image")
     (root / "extra").mkdir()
@@ -115,7 +120,7 @@ class TestInputs:
     def test_globs_plain_and_recursive(self, corpus):
         root = corpus["root"]
         assert [Path(p).name for p, _ in expand_paths([str(root / "set" / "a" / "*.jpg")])] == \
-            sorted(n for n in corpus["names"][:5] if n.endswith(".jpg"))
+            sorted(n for n in corpus["names"][:IN_A] if n.endswith(".jpg"))
         assert {Path(p).name for p, _ in expand_paths([str(root / "set" / "**" / "*.png")])} == \
             {n for n in corpus["names"] if n.endswith(".png")}
 
@@ -184,8 +189,11 @@ class TestStore:
 
     def test_resume_after_kill_9(self, serial, corpus, tmp_path):
         out = tmp_path / "results"
-        argv = [sys.executable, "-m", "parity.cli", *sweep_argv(corpus["inputs"], out, "--workers", "2")]
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        def argv(workers: int) -> list[str]:
+            return [sys.executable, "-m", "parity.cli", *sweep_argv(corpus["inputs"], out, "--workers", str(workers))]
+
+        proc = subprocess.Popen(argv(2), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         total = N_IMAGES + 1
         done, children = 0, []
         deadline = time.monotonic() + 300
@@ -199,7 +207,8 @@ class TestStore:
         proc.wait()
         assert 2 <= done < total, f"not killed mid-run ({done} of {total} done)"
         assert children and wait_gone(children), "pool workers outlived the killed sweep"
-        code = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        # the resume: the same sweep in one process (the worker count is no part of what is resumed)
+        code = subprocess.run(argv(1), capture_output=True, text=True, timeout=600)
         assert code.returncode == 1, code.stderr
         assert db_content(out) == serial["content"]
         db = sqlite3.connect(out / "results.sqlite")
@@ -260,18 +269,26 @@ class TestSameRowsEverywhere:
         peak = json.loads(sqlite3.connect(out / "results.sqlite").execute("SELECT peak_rss_mib FROM runs").fetchone()[0])
         assert len(peak) == 2  # two worker processes really ran tasks
 
-    def test_dask_scheduler_and_two_workers_as_processes(self, serial, corpus, tmp_path):
+    def test_dask_scheduler_and_two_workers_as_processes(self, serial, corpus, tmp_path, monkeypatch):
+        """Three processes: a scheduler and two workers (``--no-nanny``: each worker is its own process, not
+        a child of a nanny process, so the cluster starts and stops in a few seconds)."""
         from distributed import Client
 
+        import parity.sweep.workflow
+
+        # the worst cases' re-run in this process, not on a local pool of every core (whose new processes
+        # would import torch again); the re-run on a pool is test_local_workers'
+        monkeypatch.setattr(parity.sweep.workflow, "default_workers", lambda: 1)
         dask = str(Path(sys.executable).parent / "dask")
         port = free_port()
         address = f"tcp://127.0.0.1:{port}"
         procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
         try:
-            procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "2",
-                                           "--no-dashboard", "--memory-limit", "0"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            for _ in range(2):
+                procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny",
+                                               "--no-dashboard", "--memory-limit", "0"],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             with Client(address, timeout="60s") as client:
                 client.wait_for_workers(2, timeout=120)
             out = tmp_path / "results"
@@ -281,13 +298,16 @@ class TestSameRowsEverywhere:
             run = json.loads(stdout)["run"]
             assert run["scheduler"] == address and len(run["peak_rss_mib"]) == 2
         finally:
-            for p in reversed(procs):
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            # the workers first, while the scheduler they say goodbye to is still up (a few seconds faster)
+            for group in (procs[1:], procs[:1]):
+                for p in group:
+                    p.terminate()
+                for p in group:
+                    try:
+                        p.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        p.wait()
 
 
 def free_port() -> int:
