@@ -42,16 +42,12 @@ bad Huffman code, an excessive DC category) are not detected: libjpeg reads past
 
 from __future__ import annotations
 
-import ctypes
-import os
-import tempfile
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from jpeglib._bind import CJpegLib
 
-from parity.decode.jpeg.coefficients import LIBJPEG_LOCK
+from parity.decode.jpeg.coefficients import libjpeg_dims, read_dct_once
 from parity.errors import BadImage, ParityError
 
 #: profile name -> what it is; ``go1.26`` is the toolchain ollama f63eea3 builds with
@@ -424,8 +420,7 @@ def libjpeg_block_dims(f: JpegFile) -> list[tuple[int, int]]:
     jdinput.c: ceil(size * factor / (max factor * 8))) for the frame ``parse_go`` read: libjpeg reads
     the same SOF (the markers Go accepts before it are the ones libjpeg skips alike, and both refuse a
     second SOF). One component: factor and max factor are its own, as Go's 1 x 1."""
-    h_max, v_max = max(c.h for c in f.comps), max(c.v for c in f.comps)
-    return [(-(-f.height * c.v // (8 * v_max)), -(-f.width * c.h // (8 * h_max))) for c in f.comps]
+    return libjpeg_dims(f.width, f.height, [(c.h, c.v) for c in f.comps])
 
 
 def read_coefficients_warned(data: bytes, dims: list[tuple[int, int]]) -> tuple[list[np.ndarray], bool]:
@@ -435,27 +430,8 @@ def read_coefficients_warned(data: bytes, dims: list[tuple[int, int]]) -> tuple[
     it needs bits past a marker and fills in zeros, "extraneous bytes before marker"...).
 
     ``dims``: each component's blocks (``libjpeg_block_dims`` of the frame ``parse_go`` accepted), the
-    sizes libjpeg fills (its C copy loop writes them unchecked). One call of jpeglib's C
-    ``read_jpeg_dct`` (jpeglib 1.0.2 ``_bind.CJpegLib``, the library version in force) fills them: one
-    entropy decode, where ``jpeglib.read_dct(...).load()`` decodes the file twice (its ``read_jpeg_info``
-    runs ``jpeg_read_coefficients`` only to learn these sizes) and writes it to disk once more."""
-    planes = [np.zeros((bh, bw, 8, 8), np.int16) for bh, bw in dims]
-    pointers = [p.ctypes.data_as(ctypes.c_void_p) for p in planes] + [None] * (4 - len(planes))
-    qt = np.zeros((4, 64), np.uint16)  # read_jpeg_dct writes each component's table here
-    qt_no = np.zeros(4, np.uint8)
-    with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp, tempfile.TemporaryFile() as err, LIBJPEG_LOCK:
-        tmp.write(data)
-        tmp.flush()
-        saved = os.dup(2)
-        try:
-            os.dup2(err.fileno(), 2)
-            ok = CJpegLib.get().read_jpeg_dct(tmp.name.encode(), *pointers, qt.ctypes.data_as(ctypes.c_void_p),
-                                              qt_no.ctypes.data_as(ctypes.c_void_p))
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        err.seek(0)
-        said = err.read().decode("latin-1").strip()
+    sizes libjpeg fills; one entropy decode (``read_dct_once``, with the bundled libjpeg in force)."""
+    planes, ok, said = read_dct_once(data, dims)
     if not ok:  # libjpeg refused what Go's marker loop accepted
         reason = said.splitlines()[0] if said else "read_jpeg_dct failed"
         raise ParityError(f"libjpeg could not read the DCT coefficients Go would decode: {reason}")

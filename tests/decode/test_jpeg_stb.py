@@ -173,6 +173,28 @@ class TestStrictness:
         out = decode_jpeg_stb_full((corpus / "corrupt_trunc-half_ycc_420_base_q90_67x45.jpg").read_bytes())
         assert out.approximate is None
 
+    def test_an_sos_shorter_than_its_selectors_is_refused(self):
+        """stb's ``stbi__process_scan_header`` refuses Ls != 6 + 2 * ns ("bad SOS len"): a bad-input error,
+        not a crash (a fuzzed file once raised IndexError here)."""
+        buf = io.BytesIO()
+        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(buf, "JPEG")
+        data = buf.getvalue()
+        sos = data.index(b"\xff\xda")
+        short = data[:sos] + b"\xff\xda\x00\x04\x03\x01" + data[sos + 2 + struct.unpack(">H", data[sos + 2:sos + 4])[0]:]
+        with pytest.raises(BadImage, match="bad SOS len"):
+            decode_jpeg_stb(short)
+
+    def test_a_fuzzed_sos_through_the_file_decoder_is_bad_input(self, tmp_path):
+        """The same kind of file (ns 3, one selector, then the scan's tables) through ``decode_stb``."""
+        buf = io.BytesIO()
+        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(buf, "JPEG")
+        data = buf.getvalue()
+        sos = data.index(b"\xff\xda")
+        path = tmp_path / "short_sos.jpg"
+        path.write_bytes(data[:sos] + b"\xff\xda\x00\x04\x03\x01" + data[sos + 14:])
+        with pytest.raises(BadImage, match="SOS"):
+            decode_stb(path)
+
     def test_message_names_file(self, tmp_path):
         path = tmp_path / "x.jpg"
         path.write_bytes(b"\xff\xd8\xff\xd9")

@@ -24,6 +24,7 @@ from its stderr into ``warnings``: a non-empty tuple means other decoders may se
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import os
 import tempfile
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 import jpeglib
 import numpy as np
+from jpeglib._bind import CJpegLib
 
 from parity.errors import BadImage
 
@@ -222,6 +224,8 @@ def parse_header(data: bytes) -> _Header:
         elif m == 0xDA:
             ns = seg[0] if seg else 0
             ids = [c[0] for c in hd.comps]
+            if len(seg) < 1 + 2 * ns:  # stb: "bad SOS len"; libjpeg: bogus marker length
+                raise BadImage(f"corrupt JPEG: an SOS segment of {len(seg)} bytes for {ns} components")
             which = tuple(ids.index(seg[1 + 2 * k]) for k in range(ns) if seg[1 + 2 * k] in ids)
             start = i + length
             end = scan_data_end(data, start)
@@ -243,18 +247,72 @@ def parse_header(data: bytes) -> _Header:
 
 # --- coefficients through libjpeg ----------------------------------------------------------------------
 
-def _read_dct_libjpeg(data: bytes) -> tuple[list[np.ndarray], tuple[str, ...]]:
-    """jpeglib's read_dct on ``data``: per-component (rows, cols, 8, 8) int16, and libjpeg's warnings."""
+def libjpeg_dims(width: int, height: int, sampling: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(blocks down, blocks across) of each component as libjpeg sizes them for a frame of ``width`` x
+    ``height`` with these (h, v) sampling factors (``initial_setup`` in jdinput.c: ceil(size * factor /
+    (max factor * 8))). One component: factor and max factor are its own, so ceil(size / 8)."""
+    h_max, v_max = max(h for h, _ in sampling), max(v for _, v in sampling)
+    return [(-(-height * v // (8 * v_max)), -(-width * h // (8 * h_max))) for h, v in sampling]
 
-    with tempfile.TemporaryDirectory() as tmp, LIBJPEG_LOCK:
-        src = os.path.join(tmp, "in.jpg")
-        err = os.path.join(tmp, "stderr.txt")
-        with open(src, "wb") as f:
-            f.write(data)
+
+def read_dct_once(data: bytes, dims: list[tuple[int, int]],
+                  version: str | None = None) -> tuple[list[np.ndarray], bool, str]:
+    """Quantized DCT coefficients per component, (blocks down, blocks across, 8, 8) int16 in natural order,
+    from one entropy decode by libjpeg: (planes, whether libjpeg succeeded, what it printed on stderr).
+
+    ``dims``: each component's blocks as libjpeg sizes them (``libjpeg_dims``): its C copy loop fills
+    exactly those, unchecked. One call of jpeglib's C ``read_jpeg_dct`` (``jpeglib._bind.CJpegLib``, pinned
+    jpeglib 1.0.2) with ``version`` (a bundled libjpeg; None: the one in force): ``jpeglib.read_dct(...)
+    .load()`` would decode the file twice (its ``read_jpeg_info`` runs ``jpeg_read_coefficients`` only to
+    learn these sizes)."""
+    planes = [np.zeros((bh, bw, 8, 8), np.int16) for bh, bw in dims]
+    pointers = [p.ctypes.data_as(ctypes.c_void_p) for p in planes] + [None] * (4 - len(planes))
+    qt = np.zeros((4, 64), np.uint16)  # read_jpeg_dct writes each component's table here
+    qt_no = np.zeros(4, np.uint8)
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp, tempfile.TemporaryFile() as err, LIBJPEG_LOCK:
+        tmp.write(data)
+        tmp.flush()
         saved = os.dup(2)
         try:
-            with open(err, "wb") as errf:
-                os.dup2(errf.fileno(), 2)  # libjpeg prints its warnings on the C stderr
+            os.dup2(err.fileno(), 2)  # libjpeg prints its warnings and errors on the C stderr
+            with jpeglib.version(version) if version else contextlib.nullcontext():
+                ok = CJpegLib.get().read_jpeg_dct(tmp.name.encode(), *pointers, qt.ctypes.data_as(ctypes.c_void_p),
+                                                  qt_no.ctypes.data_as(ctypes.c_void_p))
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        err.seek(0)
+        said = "\n".join(ln for ln in err.read().decode("latin-1").splitlines() if not ln.startswith(tmp.name))
+    return planes, bool(ok), said.strip()
+
+
+def _read_dct_libjpeg(data: bytes, dims: list[tuple[int, int]] | None) -> tuple[list[np.ndarray], tuple[str, ...]]:
+    """The coefficients of ``data`` read by LIBJPEG_FOR_COEFFICIENTS, and libjpeg's messages (BadImage
+    when it fails). ``dims`` (libjpeg's block sizes, known from a complete header): one entropy decode;
+    None (a damaged file, whose frame libjpeg may read otherwise): jpeglib sizes the planes itself first."""
+    if dims is not None:
+        planes, ok, said = read_dct_once(data, dims, LIBJPEG_FOR_COEFFICIENTS)
+        failure = None if ok else "read_jpeg_dct failed"
+    else:
+        planes, failure, said = _read_dct_sized_by_jpeglib(data)
+    messages = tuple(dict.fromkeys(ln.strip() for ln in said.splitlines() if ln.strip()))
+    if failure is not None:
+        reason = next((m for m in messages if "Caution" not in m), failure)
+        raise BadImage(f"libjpeg cannot read the JPEG's coefficients: {reason}")
+    return planes, messages
+
+
+def _read_dct_sized_by_jpeglib(data: bytes) -> tuple[list[np.ndarray], str | None, str]:
+    """jpeglib's ``read_dct(...).load()`` (it reads the header, and the coefficients once more to size
+    the planes): (planes, the failure or None, what libjpeg printed on stderr)."""
+    with tempfile.TemporaryDirectory() as tmp, LIBJPEG_LOCK:
+        src = os.path.join(tmp, "in.jpg")
+        with open(src, "wb") as f:
+            f.write(data)
+        with tempfile.TemporaryFile() as err:
+            saved = os.dup(2)
+            try:
+                os.dup2(err.fileno(), 2)  # libjpeg prints its warnings on the C stderr
                 try:  # jpeglib also prints the temporary path on stdout when libjpeg fails: keep it quiet
                     with jpeglib.version(LIBJPEG_FOR_COEFFICIENTS), contextlib.redirect_stdout(io.StringIO()):
                         im = jpeglib.read_dct(src)
@@ -263,18 +321,16 @@ def _read_dct_libjpeg(data: bytes) -> tuple[list[np.ndarray], tuple[str, ...]]:
                     failure = str(e)
                 else:
                     failure = None
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        with open(err, "rb") as f:
-            messages = tuple(dict.fromkeys(
-                ln.strip() for ln in f.read().decode("latin-1").splitlines()
-                if ln.strip() and not ln.startswith(("in.jpg", src))))
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            err.seek(0)
+            said = "\n".join(ln for ln in err.read().decode("latin-1").splitlines()
+                             if not ln.startswith(("in.jpg", src)))
     if failure is not None:
-        reason = next((m for m in messages if "Caution" not in m), failure)
-        raise BadImage(f"libjpeg cannot read the JPEG's coefficients: {reason}")
+        return [], failure, said
     planes = [im.Y] + ([im.Cb, im.Cr] if im.has_chrominance else []) + ([im.K] if im.has_black else [])
-    return [np.asarray(p, dtype=np.int16) for p in planes], messages
+    return [np.asarray(p, dtype=np.int16) for p in planes], None, said
 
 
 def _with_padded_frame(data: bytes, hd: _Header, width: int, height: int) -> bytes:
@@ -304,7 +360,11 @@ def read_coefficients(data: bytes, decode: bool = True) -> JpegCoefficients:
         and hd.sof != SOF_PROGRESSIVE and not hd.truncated
     read_padded = decode and has_padding and all_interleaved
     if decode:
-        planes, warnings = _read_dct_libjpeg(_with_padded_frame(data, hd, pw, ph) if read_padded else data)
+        sampling = [(c[1], c[2]) for c in hd.comps]
+        frame = (pw, ph) if read_padded else (hd.width, hd.height)
+        complete = hd.eoi and not hd.truncated and bool(hd.scans)
+        planes, warnings = _read_dct_libjpeg(_with_padded_frame(data, hd, pw, ph) if read_padded else data,
+                                             libjpeg_dims(*frame, sampling) if complete else None)
     else:
         planes, warnings = [np.zeros((0, 0, 8, 8), np.int16)] * ncomp, ()
     if len(planes) != ncomp:
