@@ -291,7 +291,7 @@ def _npy_header(fh: Any, path: str, data_bytes: int, what: str = "") -> tuple[tu
         version = npf.read_magic(fh)
         read = npf.read_array_header_1_0 if version == (1, 0) else npf.read_array_header_2_0
         shape, _, dtype = read(fh)
-    except (ValueError, OSError, EOFError, SyntaxError) as e:
+    except Exception as e:  # numpy's header parser: ValueError, SyntaxError, tokenize.TokenError... on garbage
         raise ParityError(f"dump {path}{what} is not a readable .npy file: {str(e).splitlines()[0][:160]}") from None
     if dtype.hasobject:
         raise ParityError(f"dump {path}{what} is not a readable .npy file: it holds Python objects (a pickle); refused")
@@ -323,7 +323,7 @@ def load_dump(path: str, traces: list[Trace]) -> Dump:
         _npy_header(io.BytesIO(data), str(p), len(data))
         try:
             arr = np.load(io.BytesIO(data), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
+        except Exception as e:  # the same parser again, then the data: every failure is a broken file
             raise ParityError(f"dump {p} is not a readable .npy file: {e}".splitlines()[0]) from None
         dtype = str(arr.dtype)
     elif suffix == ".npz":

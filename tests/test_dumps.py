@@ -174,6 +174,17 @@ class TestContainers:
         with pytest.raises(ParityError, match="not a readable .npy"):
             load_dump(path, setup[2])
 
+    def test_npy_header_that_does_not_parse(self, setup):
+        """A quote inserted into the header dict: numpy's parser raises tokenize.TokenError (found by the
+        fuzz test); bad input all the same."""
+        buf = io.BytesIO()
+        np.save(buf, np.zeros((1, 3, 8, 8), np.float32))
+        data = bytearray(buf.getvalue())
+        data[10:10] = b"'"
+        path = write(setup, "quote.npy", bytes(data))
+        with pytest.raises(ParityError, match="not a readable .npy"):
+            load_dump(path, setup[2])
+
     def test_npz_picks_pixel_values(self, setup):
         path = str(setup[0] / "d.npz")
         np.savez(path, other=np.zeros(3), pixel_values=pack_of(setup, "hf-torchvision"))

@@ -68,7 +68,8 @@ DUMP_SEEDS = _dump_seeds()
 
 
 def mutated(seed: bytes) -> st.SearchStrategy[bytes]:
-    """``seed`` with up to 8 bytes overwritten, a run inserted, or a cut at a random place."""
+    """``seed`` with up to 8 bytes overwritten, a run inserted or deleted, or a cut at a random place (a
+    deleted run shifts every later segment: lengths then disagree with what follows)."""
     n = len(seed)
     flips = st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, 255)), max_size=8)
     cut = st.integers(0, n)
@@ -83,9 +84,11 @@ def mutated(seed: bytes) -> st.SearchStrategy[bytes]:
             b = b[:cut_]
         elif kind == "insert":
             b[ins[0]:ins[0]] = ins[1]
+        elif kind == "delete":
+            del b[ins[0]:ins[0] + len(ins[1])]
         return bytes(b)
 
-    return st.tuples(flips, cut, insert, st.sampled_from(["flip", "cut", "insert"])).map(apply)
+    return st.tuples(flips, cut, insert, st.sampled_from(["flip", "cut", "insert", "delete"])).map(apply)
 
 
 def inputs(seeds: dict[str, bytes]) -> st.SearchStrategy[tuple[str, bytes]]:
@@ -145,6 +148,7 @@ def _image_seeds() -> dict[str, bytes]:
     rng = np.random.default_rng(5)
     rgb = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
     return {".png": png_bytes(rgb), ".jpg": pil_bytes(rgb, "JPEG", quality=85),
+            ".progressive.jpg": pil_bytes(rgb, "JPEG", quality=85, progressive=True, subsampling=0),
             ".gif": pil_bytes(rgb, "GIF"), ".webp": pil_bytes(rgb, "WEBP", quality=80)}
 
 
