@@ -12,7 +12,9 @@ Decoder strictness (group ``decoders``): the impls refusing each file are what t
 checked with the real decoders on these exact bytes — Pillow 13.0.0 (hf-pil), stb_image v2.30 from
 llama.cpp 0c1e570 ``vendor/stb`` compiled with ``stbi_load_from_memory(..., 3)`` as
 ``mtmd-helper.cpp`` calls it (llamacpp), Go's ``image.Decode`` with ``image/png`` and ``image/jpeg``
-(go1.19; the PNG/JPEG readers Ollama's engine registers) (ollama). Per runtime:
+(the PNG/JPEG readers Ollama's engine registers) (ollama): first with Debian's go1.19; the same kinds of file
+(corrupt IDAT/IHDR CRC, cut before IEND, cut JPEG) give the same errors with go1.25 and go1.26, the toolchains
+Ollama releases are built with (tests/oracles/go-jpeg/strictness.json). Per runtime:
 - PNG with a corrupt IDAT CRC: Pillow and stb accept (neither checks IDAT CRCs), Go refuses
   (``png: invalid format: invalid checksum``);
 - PNG with a corrupt IHDR CRC: Pillow refuses (it checks chunk CRCs before IDAT), stb accepts (it never
