@@ -88,7 +88,7 @@ class TestSupport:
     def test_supported_presets(self):
         supported = {name for name, p in all_presets().items() if IMPL.supports(p) is None}
         assert supported == {"qwen2-vl", "qwen2.5-vl", "qwen3-vl", "idefics3", "smolvlm", "smolvlm2",
-                             "granite-docling", "glm-ocr", "llava-1.5", "mobilevlm", "gemma-3", "gemma-4"}
+                             "granite-docling", "glm-ocr", "lfm2-vl", "llava-1.5", "mobilevlm", "gemma-3", "gemma-4"}
 
     def test_the_classes_used_exist_and_the_missing_ones_do_not(self):
         classes = set(RUNTIME.hello()["classes"])
@@ -96,8 +96,6 @@ class TestSupport:
         for stem in ("LlavaNext", "Mllama", "Llama4", "Phi4Multimodal"):
             assert f"{stem}ImageProcessor" not in classes
             assert IMPL.supports(next(p for p in all_presets().values() if p.hf_processor == stem)) == UNSUPPORTED[stem]
-        # the library has it; the refusal says it is this impl that does not run it yet
-        assert "Lfm2VlImageProcessor" in classes and "not wired" in IMPL.supports(get_preset("lfm2-vl"))
 
     def test_pixtral_config_is_refused_by_transformers_js_itself(self):
         with pytest.raises(ParityError, match="config must contain 'spatial_merge_size'"):
@@ -110,7 +108,7 @@ class TestSupport:
 
 
 #: one preset per processor kind and config shape
-STAGED = ["qwen2-vl", "qwen3-vl", "glm-ocr", "smolvlm", "smolvlm2", "llava-1.5", "gemma-3", "gemma-4"]
+STAGED = ["qwen2-vl", "qwen3-vl", "glm-ocr", "smolvlm", "smolvlm2", "lfm2-vl", "llava-1.5", "gemma-3", "gemma-4"]
 
 
 class TestStagedRunIsTheProcessorsOwn:
@@ -149,6 +147,21 @@ class TestStagedRunIsTheProcessorsOwn:
             temporal_patch_size=cfg["temporal_patch_size"])
         assert patches.tobytes() == trace["pack"].value.tobytes()
         assert [1, gh, gw] == trace.plan["image_grid_thw"] == trace["image_grid_thw"].value[0].tolist()
+
+    def test_lfm2_with_the_config_transformers_writes_squashes_to_512_and_never_tiles(self):
+        """transformers' ``to_dict`` (what save_pretrained writes) has ``do_resize`` and ``size`` 512x512, which
+        transformers' Lfm2VlImageProcessor never uses; transformers.js's base ``preprocess`` applies them first, so
+        a 1749x1500 photo becomes one 512x512 image (258 tokens) where transformers cuts 3x3 tiles + a thumbnail.
+        With only the checkpoint's own keys (no ``size``) transformers.js tiles like transformers."""
+        preset, rgb = get_preset("lfm2-vl"), make_rgb(1749, 1500, seed=2)
+        trace = IMPL.run(ImageInput("generated.png", rgb), preset)
+        assert js_config(preset)["size"] == {"height": 512, "width": 512} and js_config(preset)["do_resize"]
+        assert trace["resize"].shape == (512, 512, 3)
+        assert (trace.plan["grid"], trace.plan["num_images"], trace.plan["num_tokens"]) == ([1, 1], 1, 258)
+        hf = get_impl("hf-torchvision").run(ImageInput("generated.png", rgb), preset)
+        assert (hf.plan["grid"], hf.plan["num_images"]) == ([3, 3], 10)
+        _, info = RUNTIME.run("Lfm2VlImageProcessor", "lfm2_vl", dict(preset.hf_config), None, rgb, True)
+        assert (info["out.image_rows"], info["out.image_cols"]) == ([3], [3])
 
     def test_llava_tiles_are_the_floor_centered_crop_of_the_resize(self):
         trace = IMPL.run(ImageInput("generated.png", make_rgb(101, 77, seed=2)), get_preset("llava-1.5"))

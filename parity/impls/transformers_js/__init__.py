@@ -18,7 +18,8 @@ version pinned by ``package-lock.json``) executed in Node, stage by stage. Not a
   the same family so traces compare by name.
 
 Source read: @huggingface/transformers 4.3.2 ``src/image_processors_utils.js``,
-``src/utils/image.js``, ``src/models/{qwen2_vl,idefics3,gemma3,gemma4,clip,pixtral}/image_processing_*.js``.
+``src/utils/image.js``, ``src/models/{qwen2_vl,glm46v,idefics3,smolvlm,lfm2_vl,gemma3,gemma4,clip,pixtral}/
+image_processing_*.js``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ PROCESSORS: dict[str, JsProcessor] = {
     "Idefics3": JsProcessor("Idefics3ImageProcessor", "idefics3"),
     "SmolVLM": JsProcessor("SmolVLMImageProcessor", "idefics3"),  # an alias of Idefics3ImageProcessor
     "Glm46V": JsProcessor("Glm46VImageProcessor", "qwen2_vl"),  # Qwen2VLImageProcessor, its own smart_resize
+    "Lfm2Vl": JsProcessor("Lfm2VlImageProcessor", "lfm2_vl"),
     "CLIP": JsProcessor("CLIPImageProcessor", "base"),
     "Gemma3": JsProcessor("Gemma3ImageProcessor", "base"),
     "Gemma4": JsProcessor("Gemma4ImageProcessor", "gemma4"),
@@ -62,8 +64,6 @@ UNSUPPORTED: dict[str, str] = {
     "Llama4": "transformers.js has no Llama4ImageProcessor",
     "Phi4Multimodal": "transformers.js has Phi3VImageProcessor (Phi-3.5-vision, 336-px HD crops) but no "
                       "Phi4MultimodalImageProcessor",
-    "Lfm2Vl": "transformers.js's Lfm2VlImageProcessor is not wired into this impl yet: it normalizes the whole image "
-              "first and resizes the floats to tiles with ONNX Resize, a stage mapping still to be written",
     "Pixtral": "transformers.js's PixtralImageProcessor requires the Mistral 3 key spatial_merge_size (and an "
                "integer patch_size), which Pixtral-12B's config lacks: it throws \"config must contain "
                "'spatial_merge_size'\"",

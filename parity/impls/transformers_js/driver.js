@@ -122,6 +122,12 @@ const OBSERVERS = {
             rec.info.num_frames = r.frames.length;
         });
     },
+    // Lfm2VlImageProcessor._call: base preprocess (rescale, normalize) on the whole image, then tiles and the
+    // thumbnail resized on floats (interpolate_4d); its row/column/size outputs are switched on to see the grid
+    lfm2_vl(proc, rec) {
+        OBSERVERS.base(proc, rec);
+        proc.return_row_col_info = true;
+    },
     // Gemma4ImageProcessor._call resizes the RawImage it is given (image.resize) and patchifies privately
     gemma4(proc, rec, image) {
         observe(image, 'resize', (img) => rec.image('resize', img));

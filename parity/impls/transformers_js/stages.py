@@ -25,6 +25,7 @@ from parity.families import gemma3 as gemma3_geometry
 from parity.families import gemma4 as gemma4_geometry
 from parity.families import glm4v as glm4v_geometry
 from parity.families import idefics3 as idefics3_geometry
+from parity.families import lfm2_vl as lfm2_geometry
 from parity.families import llava as llava_geometry
 from parity.families import qwen2_vl as qwen_geometry
 from parity.presets import Preset
@@ -96,6 +97,35 @@ def idefics3(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> Non
     rec.add("pixel_attention_mask", arrays["out.pixel_attention_mask"][0], "images,H,W")
 
 
+def lfm2_vl(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> None:
+    """Lfm2VlImageProcessor (``models/lfm2_vl``): ``ImageProcessor.preprocess`` first (with the config transformers
+    writes -- ``do_resize`` and ``size`` 512x512 -- that squashes the image to 512x512), rescale and normalize of
+    the whole image; then, on the floats, ``smart_resize`` / the tile grid of ``_get_grid_layout`` and
+    ``interpolate_4d`` (ONNX Resize) to the tiles and the thumbnail; patches padded to ``max_num_patches``."""
+    cfg = preset.hf_config
+    patch, ds, tile = int(cfg["encoder_patch_size"]), int(cfg["downsample_factor"]), int(cfg["tile_size"])
+    rows, cols = int(info["out.image_rows"][0]), int(info["out.image_cols"][0])
+    new_h, new_w = (int(v) for v in info["out.image_sizes"][0])
+    pack = arrays["out.pixel_values"]
+    tiled = rows * cols > 1
+    thumb = tiled and bool(cfg.get("use_thumbnail", True))
+    if pack.shape[0] != (rows * cols + (1 if thumb else 0) if tiled else 1):
+        raise ParityError(f"lfm2-vl: transformers.js made {pack.shape[0]} images for a {rows}x{cols} grid")
+    tok = lfm2_geometry.tokens((rows, cols), lfm2_geometry.tokens_per_tile(tile, patch, ds),
+                               lfm2_geometry.tokens_for_image((new_h, new_w), patch, ds), thumb)
+    plan = lfm2_geometry.make_plan(_size(arrays, "decode"), tiled, (rows * tile, cols * tile) if tiled else (new_h, new_w),
+                                   (rows, cols), tile, (new_h, new_w), thumb, tok)
+    rec.add("plan", plan.to_dict(), "plan", note="grid and sizes: its image_rows / image_cols / image_sizes outputs")
+    if "resize" in arrays:
+        rec.add("resize", arrays["resize"], "HWC (ImageProcessor.preprocess, before the smart resize)",
+                note="RawImage.resize to the config's size (sharp affine, no antialias)")
+    rec.add("normalize", arrays["preprocessed"][None], "images,C,H,W (the whole image, before its resize to tiles)",
+            note="rescale and normalize of the whole image; tiles and thumbnail are resized afterwards, on floats")
+    rec.add("pack", pack, "images,patches,P*P*C (row-major patches)")
+    rec.add("pixel_attention_mask", arrays["out.pixel_attention_mask"], "images,patches")
+    rec.add("spatial_shapes", arrays["out.spatial_shapes"], "images,(h_patches,w_patches)")
+
+
 def llava(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> None:
     """CLIPImageProcessor (the base ImageProcessor): resize shortest edge (sizes floored after toFixed(2))
     -> RawImage.center_crop (sharp extract) -> rescale -> normalize."""
@@ -148,6 +178,7 @@ RECIPES: dict[str, Callable[[dict, dict, Preset, TraceBuilder], None]] = {
     "qwen2-vl": qwen2_vl,
     "qwen3-vl": qwen2_vl,
     "idefics3": idefics3,
+    "lfm2-vl": lfm2_vl,
     "glm4v": glm4v,
     "llava": llava,
     "gemma3": gemma3,
