@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +103,31 @@ def llava_mm_utils_real(tmp_path_factory):
         sys.modules.update(saved)
     assert module.__file__.startswith(str(target))
     return module
+
+
+def legacy_oracle_pattern(h: int, w: int) -> np.ndarray:
+    """The input of the llama.cpp c392e50 oracles (tests/oracles/llamacpp-legacy/README.md)."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.int64)
+    r = (x * x * 7 + y * 13 + x * y * 3) % 256
+    g = (x * 29 + y * y * 5 + 17) % 256
+    b = ((x ^ y) * 11 + (x * y) % 7 * 40) % 256
+    return np.stack([r, g, b], -1).astype(np.uint8)
+
+
+def load_jpeg_corpus_module():
+    """``fixtures/make_jpeg_corpus.py`` as a module (registered first: its dataclasses look it up)."""
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "make_jpeg_corpus.py"
+    spec = importlib.util.spec_from_file_location("make_jpeg_corpus", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_jpeg_corpus", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def jpeg_corpus(tmp_path_factory) -> Path:
+    """Every file ``fixtures/make_jpeg_corpus.py`` writes (the corpus the JPEG decoder oracles were recorded
+    on), written once per session."""
+    out = tmp_path_factory.mktemp("jpeg_corpus")
+    load_jpeg_corpus_module().write_corpus(out)
+    return out

@@ -9,9 +9,7 @@ writes, the file's sha256 and per generation the Go type, subsample ratio, size 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -36,19 +34,9 @@ RECORD = json.loads((ORACLES / "corpus.json").read_text())
 PROFILES = ("go1.25", "go1.26")
 
 
-def _load_corpus_module():
-    spec = importlib.util.spec_from_file_location("make_jpeg_corpus", ROOT / "fixtures" / "make_jpeg_corpus.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_jpeg_corpus", mod)  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("jpeg_corpus_go")
-    _load_corpus_module().write_corpus(out)
-    return out
+def corpus(jpeg_corpus) -> Path:
+    return jpeg_corpus
 
 
 def _sha(a) -> str:

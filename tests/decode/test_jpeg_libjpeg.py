@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import jpeglib
@@ -26,14 +24,8 @@ SAMPLE = ("ycc_444_base_q90_33x31.jpg", "ycc_422_base_q90_501x377.jpg", "ycc_420
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    spec = importlib.util.spec_from_file_location("make_jpeg_corpus", ROOT / "fixtures" / "make_jpeg_corpus.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_jpeg_corpus", mod)
-    spec.loader.exec_module(mod)
-    out = tmp_path_factory.mktemp("jpeg_corpus")
-    mod.write_corpus(out)
-    return out
+def corpus(jpeg_corpus) -> Path:
+    return jpeg_corpus
 
 
 def _jpeglib_rgb(path: Path, version: str) -> np.ndarray:

@@ -11,11 +11,9 @@ RGB bytes, or the failure string, or "nondeterministic" where stb returns uninit
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import json
 import struct
-import sys
 import zlib
 from pathlib import Path
 
@@ -42,19 +40,9 @@ ORACLES = ROOT / "tests" / "oracles" / "stb_image"
 RECORD = json.loads((ORACLES / "jpeg_decode.json").read_text())["files"]
 
 
-def _load_corpus_module():
-    spec = importlib.util.spec_from_file_location("make_jpeg_corpus", ROOT / "fixtures" / "make_jpeg_corpus.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_jpeg_corpus", mod)  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("jpeg_corpus")
-    _load_corpus_module().write_corpus(out)
-    return out
+def corpus(jpeg_corpus) -> Path:
+    return jpeg_corpus
 
 
 def _sha(b: bytes) -> str:

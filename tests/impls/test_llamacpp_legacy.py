@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import legacy_oracle_pattern as pattern
 from PIL import Image
 
 from parity.errors import ParityError
@@ -34,15 +35,6 @@ PINPOINTS = [336, 672, 672, 336, 672, 672, 1008, 336, 336, 1008]
 FLAGS = {"minicpmv": "clip.has_minicpmv_projector", "qwen2vl": "clip.has_qwen2vl_merger",
          "glm": "clip.has_glm_projector"}
 IMPL = LlamaCppLegacyImpl()
-
-
-def pattern(h: int, w: int) -> np.ndarray:
-    """The input of the recorded oracles (tests/oracles/llamacpp-legacy/README.md)."""
-    y, x = np.mgrid[0:h, 0:w].astype(np.int64)
-    r = (x * x * 7 + y * 13 + x * y * 3) % 256
-    g = (x * 29 + y * y * 5 + 17) % 256
-    b = ((x ^ y) * 11 + (x * y) % 7 * 40) % 256
-    return np.stack([r, g, b], -1).astype(np.uint8)
 
 
 def llava_values(**extra) -> dict:

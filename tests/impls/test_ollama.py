@@ -237,8 +237,13 @@ def test_recorded_go_output(tmp_path, case):
     if "resize_rgb_sha256" in exp:
         assert list(trace["resize"].shape[:2]) == exp["resize_hw"]
         assert _sha256(trace["resize"].value) == exp["resize_rgb_sha256"]
-    # ProcessImage's float32 output: mllama's unpadded tiles, llama4's whole local canvas
-    go_pack = {"mllama": "normalize", "llama4": "normalize"}.get(case["model"], "pack")
+    assert_process_image_outputs(trace, case["model"], exp)
+
+
+def assert_process_image_outputs(trace, model: str, exp: dict) -> None:
+    """The recorded outputs of Go's ProcessImage: its float32 output (mllama's unpadded tiles, llama4's whole
+    local canvas, the others' pack), llama4's global tile, mllama's aspect ratio id, Qwen's grid."""
+    go_pack = {"mllama": "normalize", "llama4": "normalize"}.get(model, "pack")
     assert _sha256(trace[go_pack].value.astype("<f4")) == exp["pack_f32_sha256"]
     if "global_f32_sha256" in exp:
         assert _sha256(trace["pack"].value[-1].astype("<f4")) == exp["global_f32_sha256"]
@@ -246,21 +251,6 @@ def test_recorded_go_output(tmp_path, case):
         assert trace.plan["aspect_ratio_id"] == exp["aspect"][0]
     if "grid" in exp:
         assert trace["image_grid_thw"].value[0].tolist() == exp["grid"]
-
-
-@pytest.fixture(scope="module")
-def jpeg_corpus(tmp_path_factory) -> Path:
-    import importlib.util
-    import sys
-
-    root = Path(__file__).parents[2]
-    spec = importlib.util.spec_from_file_location("make_jpeg_corpus", root / "fixtures" / "make_jpeg_corpus.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_jpeg_corpus", mod)
-    spec.loader.exec_module(mod)
-    out = tmp_path_factory.mktemp("jpeg_corpus_ollama")
-    mod.write_corpus(out)
-    return out
 
 
 @pytest.mark.parametrize("case", JPEG_ORACLE, ids=lambda c: f"{c['model']}-{c['image']['file']}")
@@ -281,14 +271,7 @@ def test_recorded_go_jpeg_pipeline(case, jpeg_corpus):
         return
     trace = IMPL.run(ImageInput(str(path)), preset)
     assert trace["decode"].approximate is None
-    go_pack = {"mllama": "normalize", "llama4": "normalize"}.get(case["model"], "pack")
-    assert _sha256(trace[go_pack].value.astype("<f4")) == exp["pack_f32_sha256"]
-    if "global_f32_sha256" in exp:
-        assert _sha256(trace["pack"].value[-1].astype("<f4")) == exp["global_f32_sha256"]
-    if "aspect" in exp:
-        assert trace.plan["aspect_ratio_id"] == exp["aspect"][0]
-    if "grid" in exp:
-        assert trace["image_grid_thw"].value[0].tolist() == exp["grid"]
+    assert_process_image_outputs(trace, case["model"], exp)
     if "size" in exp:  # Go's (width, height): llama4's canvas, the others' resized image
         key = "canvas" if case["model"] == "llama4" else "resized"
         assert trace.plan[key] == [exp["size"][1], exp["size"][0]]

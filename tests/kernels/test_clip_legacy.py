@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import legacy_oracle_pattern as pattern
 
 from parity.kernels.clip_legacy import (
     _cubic_coefficients,
@@ -32,15 +33,6 @@ from parity.kernels.clip_legacy import (
 )
 
 ORACLES = Path(__file__).parent.parent / "oracles" / "llamacpp-legacy"
-
-
-def pattern(h: int, w: int) -> np.ndarray:
-    """The input of the recorded oracles (tests/oracles/llamacpp-legacy/README.md)."""
-    y, x = np.mgrid[0:h, 0:w].astype(np.int64)
-    r = (x * x * 7 + y * 13 + x * y * 3) % 256
-    g = (x * 29 + y * y * 5 + 17) % 256
-    b = ((x ^ y) * 11 + (x * y) % 7 * 40) % 256
-    return np.stack([r, g, b], -1).astype(np.uint8)
 
 
 def kernel_cases(kernel: str) -> list[dict]:

@@ -40,6 +40,16 @@ def _chw(hwc: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(hwc, -1, 0))
 
 
+def _qwen_pipeline_stages(arrays: dict, plan: dict, rec: TraceBuilder) -> None:
+    """The stages of Qwen2VLImageProcessor's pipeline (and its subclasses'), after the family's plan."""
+    rec.add("plan", plan, "plan", note="resized: its get_resize_output_image_size (smart_resize)")
+    if "resize" in arrays:
+        rec.add("resize", arrays["resize"], "HWC", note="RawImage.resize: sharp affine, no antialias")
+    rec.add("normalize", arrays["preprocessed"], "C,H,W", note="Float32Array: rescale then (x - mean) / std in double")
+    rec.add("pack", arrays["out.pixel_values"], "patches,C*T*P*P (merge-block order)")
+    rec.add("image_grid_thw", arrays["out.image_grid_thw"], "images,thw")
+
+
 def qwen2_vl(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> None:
     """Qwen2VLImageProcessor: preprocess (smart_resize with Math.round, sharp resize, rescale,
     normalize) -> tile over temporal_patch_size -> patch permute (same order as transformers)."""
@@ -50,12 +60,7 @@ def qwen2_vl(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> Non
                                    qwen_geometry.tokens_hf(grid, int(cfg["merge_size"])))
     if plan.image_grid_thw != grid:
         raise ParityError(f"transformers.js resized to {resized} but returned image_grid_thw {list(grid)}")
-    rec.add("plan", plan.to_dict(), "plan", note="resized: its get_resize_output_image_size (smart_resize)")
-    if "resize" in arrays:
-        rec.add("resize", arrays["resize"], "HWC", note="RawImage.resize: sharp affine, no antialias")
-    rec.add("normalize", arrays["preprocessed"], "C,H,W", note="Float32Array: rescale then (x - mean) / std in double")
-    rec.add("pack", arrays["out.pixel_values"], "patches,C*T*P*P (merge-block order)")
-    rec.add("image_grid_thw", arrays["out.image_grid_thw"], "images,thw")
+    _qwen_pipeline_stages(arrays, plan.to_dict(), rec)
 
 
 def glm4v(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> None:
@@ -69,12 +74,7 @@ def glm4v(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> None:
                                     glm4v_geometry.tokens(resized, patch, merge))
     if plan.image_grid_thw[1:] != grid[1:]:
         raise ParityError(f"transformers.js resized to {resized} but returned image_grid_thw {list(grid)}")
-    rec.add("plan", plan.to_dict(), "plan", note="resized: its get_resize_output_image_size (smart_resize)")
-    if "resize" in arrays:
-        rec.add("resize", arrays["resize"], "HWC", note="RawImage.resize: sharp affine, no antialias")
-    rec.add("normalize", arrays["preprocessed"], "C,H,W", note="Float32Array: rescale then (x - mean) / std in double")
-    rec.add("pack", arrays["out.pixel_values"], "patches,C*T*P*P (merge-block order)")
-    rec.add("image_grid_thw", arrays["out.image_grid_thw"], "images,thw")
+    _qwen_pipeline_stages(arrays, plan.to_dict(), rec)
 
 
 def idefics3(arrays: dict, info: dict, preset: Preset, rec: TraceBuilder) -> None:
