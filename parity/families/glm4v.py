@@ -27,11 +27,11 @@ Tokens (transformers ``Glm4vProcessor.replace_image_token`` inside the chat temp
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from parity.errors import ParityError
 from parity.families.base import Plan, Tokens, summary_fields
+from parity.families.qwen2_vl import fit_pixel_budget
 
 
 def smart_resize_hf(height: int, width: int, factor: int, min_pixels: int, max_pixels: int,
@@ -44,18 +44,9 @@ def smart_resize_hf(height: int, width: int, factor: int, min_pixels: int, max_p
     if max(height, width) / min(height, width) > 200:
         raise ParityError(f"aspect ratio {max(height, width) / min(height, width):g} of a {height}x{width} image is "
                           "over GLM's limit of 200 (smart_resize refuses it)")
-    h_bar = round(height / factor) * factor
-    w_bar = round(width / factor) * factor
-    t_bar = round(num_frames / temporal_factor) * temporal_factor
-    if t_bar * h_bar * w_bar > max_pixels:
-        beta = math.sqrt(num_frames * height * width / max_pixels)
-        h_bar = max(factor, math.floor(height / beta / factor) * factor)
-        w_bar = max(factor, math.floor(width / beta / factor) * factor)
-    elif t_bar * h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (num_frames * height * width))
-        h_bar = math.ceil(height * beta / factor) * factor
-        w_bar = math.ceil(width * beta / factor) * factor
-    return h_bar, w_bar
+    # t_bar = round(num_frames / temporal_factor) * temporal_factor = num_frames: the budget counts both frames
+    return fit_pixel_budget(height, width, round(height / factor) * factor, round(width / factor) * factor, factor,
+                            min_pixels, max_pixels, frames=num_frames)
 
 
 def tokens(encoded_hw, patch: int, merge: int) -> Tokens:

@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass
 
 from parity.families.base import Plan, Tokens, summary_fields
+from parity.families.qwen2_vl import fit_pixel_budget
 
 
 def smart_resize_hf(height: int, width: int, patch: int, downsample: int, min_tokens: int,
@@ -44,15 +45,7 @@ def smart_resize_hf(height: int, width: int, patch: int, downsample: int, min_to
     max_pixels = max_tokens * patch * patch * downsample * downsample
     h_bar = max(factor, round(height / factor) * factor)
     w_bar = max(factor, round(width / factor) * factor)
-    if h_bar * w_bar > max_pixels:
-        beta = math.sqrt(height * width / max_pixels)
-        h_bar = max(factor, math.floor(height / beta / factor) * factor)
-        w_bar = max(factor, math.floor(width / beta / factor) * factor)
-    elif h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h_bar = math.ceil(height * beta / factor) * factor
-        w_bar = math.ceil(width * beta / factor) * factor
-    return h_bar, w_bar
+    return fit_pixel_budget(height, width, h_bar, w_bar, factor, min_pixels, max_pixels)
 
 
 def too_large_hf(height: int, width: int, patch: int, downsample: int, max_tokens: int,

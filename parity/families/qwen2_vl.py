@@ -41,20 +41,28 @@ def check_aspect_ratio(height: int, width: int) -> None:
                           f"{MAX_ASPECT_RATIO} (smart_resize refuses it)")
 
 
+def fit_pixel_budget(height: int, width: int, h_bar: int, w_bar: int, factor: int, min_pixels: int,
+                     max_pixels: int, clamp_down: bool = True, frames: int = 1) -> tuple[int, int]:
+    """Steps 3-4: the rounded (h_bar, w_bar), rescaled by beta when ``frames`` x its area leaves
+    [min_pixels, max_pixels]: floor to factor multiples when over (at least one factor each with
+    ``clamp_down``; qwen-vl-utils and Ollama's Qwen code have no such clamp), ceil when under. Every runtime
+    computes beta in float64 from the original sides, as here."""
+    if frames * h_bar * w_bar > max_pixels:
+        beta = math.sqrt(frames * height * width / max_pixels)
+        h_bar = math.floor(height / beta / factor) * factor
+        w_bar = math.floor(width / beta / factor) * factor
+        return (max(factor, h_bar), max(factor, w_bar)) if clamp_down else (h_bar, w_bar)
+    if frames * h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (frames * height * width))
+        return math.ceil(height * beta / factor) * factor, math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
 def smart_resize_hf(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
     """(h, w) per steps 2-4, transformers' variant (no initial clamp to one factor)."""
     check_aspect_ratio(height, width)
-    h_bar = round(height / factor) * factor
-    w_bar = round(width / factor) * factor
-    if h_bar * w_bar > max_pixels:
-        beta = math.sqrt(height * width / max_pixels)
-        h_bar = max(factor, math.floor(height / beta / factor) * factor)
-        w_bar = max(factor, math.floor(width / beta / factor) * factor)
-    elif h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h_bar = math.ceil(height * beta / factor) * factor
-        w_bar = math.ceil(width * beta / factor) * factor
-    return h_bar, w_bar
+    return fit_pixel_budget(height, width, round(height / factor) * factor, round(width / factor) * factor, factor,
+                            min_pixels, max_pixels)
 
 
 def smart_resize_qwen_vl_utils(height: int, width: int, factor: int, min_pixels: int,
@@ -64,15 +72,7 @@ def smart_resize_qwen_vl_utils(height: int, width: int, factor: int, min_pixels:
     check_aspect_ratio(height, width)
     h_bar = max(factor, round(height / factor) * factor)
     w_bar = max(factor, round(width / factor) * factor)
-    if h_bar * w_bar > max_pixels:
-        beta = math.sqrt(height * width / max_pixels)
-        h_bar = math.floor(height / beta / factor) * factor
-        w_bar = math.floor(width / beta / factor) * factor
-    elif h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h_bar = math.ceil(height * beta / factor) * factor
-        w_bar = math.ceil(width * beta / factor) * factor
-    return h_bar, w_bar
+    return fit_pixel_budget(height, width, h_bar, w_bar, factor, min_pixels, max_pixels, clamp_down=False)
 
 
 def tokens_hf(grid_thw, merge_size: int) -> Tokens:

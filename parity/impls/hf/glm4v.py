@@ -3,7 +3,8 @@ GLM-OCR's ``Glm46VImageProcessor{,Pil}`` in ``models/glm46v/`` is the same code;
 
 PIL backend order (``Glm4vImageProcessorPil._preprocess``): resize (``smart_resize`` with factor patch*merge and
 temporal_factor) -> rescale -> normalize -> patchify. torchvision backend (``Glm4vImageProcessor._preprocess``):
-resize -> fused ``rescale_and_normalize`` -> patchify.
+resize -> fused ``rescale_and_normalize`` -> patchify: Qwen2-VL's pipeline (``parity.impls.hf.qwen2_vl``)
+with its own ``smart_resize`` and ``resize`` arguments.
 
 ``pack`` is ``pixel_values`` (num_patches, C*T*P*P), with ``image_grid_thw`` as a side output.
 """
@@ -13,11 +14,10 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
-from transformers.image_utils import ChannelDimension
 
-from parity.arrays import hwc
 from parity.errors import ParityError
 from parity.families import glm4v as geometry
+from parity.impls.hf.qwen2_vl import pipeline_pil, pipeline_torchvision
 from parity.trace import TraceBuilder
 
 
@@ -40,34 +40,8 @@ def _resize_kwargs(kw: dict) -> dict:
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(proc, chw.shape[1], chw.shape[2], kw, preset), "plan")
-    x = chw
-    if kw["do_resize"]:
-        x = proc.resize(x, **_resize_kwargs(kw))
-        tb.add("resize", hwc(x), "HWC")
-    if kw["do_rescale"]:
-        x = proc.rescale(x, kw["rescale_factor"])
-    if kw["do_normalize"]:
-        x = proc.normalize(x, kw["image_mean"], kw["image_std"])
-    tb.add("normalize", np.asarray(x), "C,H,W")
-    patches, gh, gw = proc.patchify(x, patch_size=kw["patch_size"], merge_size=kw["merge_size"],
-                                    temporal_patch_size=kw["temporal_patch_size"])
-    tb.add("pack", np.ascontiguousarray(patches), "patches,C*T*P*P (merge-block order)")
-    tb.add("image_grid_thw", np.array([[1, gh, gw]], dtype=np.int64), "images,thw")
+    pipeline_pil(proc, kw, rgb, tb, lambda h, w: _plan(proc, h, w, kw, preset), _resize_kwargs(kw))
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-    chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(proc, chw.shape[-2], chw.shape[-1], kw, preset), "plan")
-    batch = chw[None]  # _preprocess works on stacked groups of same-shape images
-    if kw["do_resize"]:
-        batch = proc.resize(images=batch, **_resize_kwargs(kw))
-        tb.add("resize", hwc(batch[0].numpy()), "HWC")
-    x = proc.rescale_and_normalize(batch, kw["do_rescale"], kw["rescale_factor"], kw["do_normalize"],
-                                   kw["image_mean"], kw["image_std"])
-    tb.add("normalize", x[0].numpy(), "C,H,W")
-    patches, gh, gw = proc.patchify(x, patch_size=kw["patch_size"], merge_size=kw["merge_size"],
-                                    temporal_patch_size=kw["temporal_patch_size"])
-    tb.add("pack", patches[0].numpy(), "patches,C*T*P*P (merge-block order)")
-    tb.add("image_grid_thw", np.array([[1, gh, gw]], dtype=np.int64), "images,thw")
+    pipeline_torchvision(proc, kw, rgb, tb, lambda h, w: _plan(proc, h, w, kw, preset), _resize_kwargs(kw))

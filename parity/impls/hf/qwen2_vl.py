@@ -13,6 +13,8 @@ C*T*P*P), with ``image_grid_thw`` as a side output.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from transformers.image_utils import ChannelDimension
 from transformers.models.qwen2_vl import image_processing_pil_qwen2_vl as pil_mod
@@ -35,12 +37,24 @@ def _plan(mod, h: int, w: int, kw: dict, preset) -> dict:
 
 
 def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
+    pipeline_pil(proc, kw, rgb, tb, lambda h, w: _plan(pil_mod, h, w, kw, preset),
+                 {"size": kw["size"], "resample": kw["resample"], "factor": kw["patch_size"] * kw["merge_size"]})
 
+
+def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
+    pipeline_torchvision(proc, kw, rgb, tb, lambda h, w: _plan(tv_mod, h, w, kw, preset),
+                         {"size": kw["size"], "resample": kw["resample"], "factor": kw["patch_size"] * kw["merge_size"]})
+
+
+def pipeline_pil(proc, kw: dict, rgb: np.ndarray, tb: TraceBuilder, plan: Callable[[int, int], dict],
+                 resize_kwargs: dict) -> None:
+    """The PIL ``_preprocess`` of Qwen2VLImageProcessorPil and its subclasses (GLM-4V): ``plan(h, w)`` is the
+    family's plan of the converted image, ``resize_kwargs`` what that class's ``resize`` takes."""
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(pil_mod, chw.shape[1], chw.shape[2], kw, preset), "plan")
+    tb.add("plan", plan(chw.shape[1], chw.shape[2]), "plan")
     x = chw
     if kw["do_resize"]:
-        x = proc.resize(x, size=kw["size"], resample=kw["resample"], factor=kw["patch_size"] * kw["merge_size"])
+        x = proc.resize(x, **resize_kwargs)
         tb.add("resize", hwc(x), "HWC")
     if kw["do_rescale"]:
         x = proc.rescale(x, kw["rescale_factor"])
@@ -53,14 +67,14 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
     tb.add("image_grid_thw", np.array([[1, gh, gw]], dtype=np.int64), "images,thw")
 
 
-def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:
-
+def pipeline_torchvision(proc, kw: dict, rgb: np.ndarray, tb: TraceBuilder, plan: Callable[[int, int], dict],
+                         resize_kwargs: dict) -> None:
+    """The torchvision ``_preprocess`` of Qwen2VLImageProcessor and its subclasses (see ``pipeline_pil``)."""
     chw = proc.process_image(rgb, do_convert_rgb=kw["do_convert_rgb"], input_data_format=ChannelDimension.LAST)
-    tb.add("plan", _plan(tv_mod, chw.shape[-2], chw.shape[-1], kw, preset), "plan")
+    tb.add("plan", plan(chw.shape[-2], chw.shape[-1]), "plan")
     batch = chw[None]  # _preprocess works on stacked groups of same-shape images
     if kw["do_resize"]:
-        batch = proc.resize(images=batch, size=kw["size"], resample=kw["resample"],
-                            factor=kw["patch_size"] * kw["merge_size"])
+        batch = proc.resize(images=batch, **resize_kwargs)
         tb.add("resize", hwc(batch[0].numpy()), "HWC")
     x = proc.rescale_and_normalize(batch, kw["do_rescale"], kw["rescale_factor"], kw["do_normalize"],
                                    kw["image_mean"], kw["image_std"])

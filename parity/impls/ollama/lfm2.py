@@ -15,13 +15,12 @@ values, with the same defaults as transformers.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from parity.arrays import stack_or_tuple
 from parity.decode.go import GoImage
 from parity.families import lfm2_vl as geometry
+from parity.families.qwen2_vl import fit_pixel_budget
 from parity.families.tile_ratios import closest_grid_f64, ratios_go
 from parity.trace import TraceBuilder
 
@@ -40,15 +39,7 @@ def smart_resize_ollama(height: int, width: int, patch: int, ds: int, min_tokens
     max_pixels = max_tokens * patch * patch * ds * ds
     h_bar = max(tf, _round_even(height / tf) * tf)
     w_bar = max(tf, _round_even(width / tf) * tf)
-    if h_bar * w_bar > max_pixels:
-        beta = math.sqrt(float(height * width) / float(max_pixels))
-        h_bar = max(tf, int(math.floor(height / beta / tf)) * tf)
-        w_bar = max(tf, int(math.floor(width / beta / tf)) * tf)
-    elif h_bar * w_bar < min_pixels:
-        beta = math.sqrt(float(min_pixels) / float(height * width))
-        h_bar = int(math.ceil(height * beta / tf)) * tf
-        w_bar = int(math.ceil(width * beta / tf)) * tf
-    return h_bar, w_bar
+    return fit_pixel_budget(height, width, h_bar, w_bar, tf, min_pixels, max_pixels)  # Go's float64 steps alike
 
 
 def should_split_ollama(height: int, width: int, patch: int, ds: int, max_tokens: int, tolerance: float,

@@ -13,13 +13,12 @@ max hard-coded 2<<20 (a FIXME in the source), mean/std from the GGUF (the checkp
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from parity.decode.go import GoImage
 from parity.errors import ParityError
 from parity.families import qwen2_vl as geometry
+from parity.families.qwen2_vl import fit_pixel_budget
 from parity.trace import TraceBuilder
 
 from .imageproc import (
@@ -47,15 +46,7 @@ def smart_resize_ollama(height: int, width: int, factor: int, min_pixels: int, m
         raise ParityError(f"ollama panics: absolute aspect ratio must be smaller than 200, got {ratio}")
     h_bar = round(height / factor) * factor  # Python round() is round-half-even, as math.RoundToEven
     w_bar = round(width / factor) * factor
-    if h_bar * w_bar > max_pixels:
-        beta = math.sqrt(height * width / max_pixels)
-        h_bar = math.floor(height / beta / factor) * factor
-        w_bar = math.floor(width / beta / factor) * factor
-    elif h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h_bar = math.ceil(height * beta / factor) * factor
-        w_bar = math.ceil(width * beta / factor) * factor
-    return h_bar, w_bar
+    return fit_pixel_budget(height, width, h_bar, w_bar, factor, min_pixels, max_pixels, clamp_down=False)
 
 
 def patches_qwen_ollama(chw: np.ndarray, patch: int, merge: int) -> np.ndarray:
