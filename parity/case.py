@@ -59,7 +59,8 @@ class CaseResult:
         """Per impl, the plan's geometry summary: resized size, canvas, grid, image count and tokens."""
         return {name: summary_of(t.plan) for name, t in self.traces.items() if "plan" in t}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, sha1: bool = True) -> dict[str, Any]:
+        """JSON-able case (no array values); ``sha1=False``: stages carry sha256 only."""
         return {
             "preset": self.preset.name,
             "family": self.preset.family,
@@ -69,7 +70,7 @@ class CaseResult:
             "passed": self.passed,
             "geometry": self.geometry(),
             "impls": {name: {"version": IMPLS[name].version if name in IMPLS else "",
-                             "trace": t.to_dict()} for name, t in self.traces.items()},
+                             "trace": t.to_dict(sha1=sha1)} for name, t in self.traces.items()},
             "errors": self.errors,
             "diffs": {name: d.to_dict() for name, d in self.diffs.items()},
             "diagnoses": {name: d.to_dict() for name, d in self.diagnoses.items()},

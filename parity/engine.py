@@ -50,7 +50,9 @@ class Job:
     called once per process with ``args`` to build the observer."""
 
     observers: tuple[tuple[str, tuple], ...] = ()
-    compare: bool = True  # False: traces only, no impl-vs-baseline diffs (a golden check or update)
+    # False: traces only, no impl-vs-baseline diffs and no stage sha1 in the case dicts (a golden check or
+    # update, which identify stages by sha256 alone)
+    compare: bool = True
 
 
 @dataclass
@@ -109,9 +111,9 @@ def _worker_observers(job: Job) -> tuple[Observer, ...]:
     return build_observers(job)
 
 
-def case_dict(case: CaseResult, elapsed_s: float) -> dict[str, Any]:
-    """A CaseResult as JSON-able data (no array values; plans whole)."""
-    d = case.to_dict()
+def case_dict(case: CaseResult, elapsed_s: float, sha1: bool = True) -> dict[str, Any]:
+    """A CaseResult as JSON-able data (no array values; plans whole; stage sha1s unless ``sha1`` is False)."""
+    d = case.to_dict(sha1=sha1)
     d["elapsed_s"] = round(elapsed_s, 3)
     d["first_divergences"] = {name: diff.get("first_divergence") for name, diff in d["diffs"].items()}
     return d
@@ -137,7 +139,7 @@ def run_task(task: Task, job: Job = Job(), observers: Sequence[Observer] | None 
         except Exception as e:  # an impl failing outside its run: recorded, the run goes on
             msg = str(e) if isinstance(e, ParityError) else f"{type(e).__name__}: {e}"
             case = failed_case(preset, task.image, impls, msg)
-        d = case_dict(case, time.monotonic() - t)
+        d = case_dict(case, time.monotonic() - t, sha1=job.compare)
         d["decode_cache"] = {"hits": decode_cache.hits, "misses": decode_cache.misses}
         for observe in observers:
             observe(case, d)

@@ -38,13 +38,17 @@ SIDE_OUTPUTS = (
 StageValue = np.ndarray | tuple | dict
 
 
+def _little_endian(dtype: np.dtype) -> np.dtype:
+    """``dtype`` in little-endian byte order: the byte layout runtimes write for inp_raw on x86/ARM."""
+    if dtype.byteorder == ">" or (dtype.byteorder == "=" and np.little_endian is False):
+        return dtype.newbyteorder("<")
+    return dtype
+
+
 def _canonical_array(value: np.ndarray) -> np.ndarray:
     """The array whose memory is the canonical bytes: little-endian, C order (a copy only when needed)."""
     arr = np.asarray(value)
-    # Little-endian, C order: the byte layout runtimes write for inp_raw on x86/ARM.
-    if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and np.little_endian is False):
-        arr = arr.astype(arr.dtype.newbyteorder("<"))
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr, dtype=_little_endian(arr.dtype))
 
 
 def _canonical_parts(value: StageValue) -> Iterator[bytes | memoryview]:
@@ -94,14 +98,16 @@ def _immutable(arr: np.ndarray) -> bool:
 def _freeze(value: StageValue) -> StageValue:
     """Read-only copies, so a record cannot change after it is hashed. An array that is already
     read-only and owns its memory (a shared decode), or a read-only view of one through read-only views
-    only, cannot change either: it is kept as it is."""
+    only, cannot change either: it is kept as it is. The copy is made in canonical layout (C order,
+    little-endian), so hashing it needs no second one."""
     if isinstance(value, dict):
         return json.loads(json.dumps(value))
     if isinstance(value, tuple):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, np.ndarray) and _immutable(value):
         return value
-    arr = np.array(value, copy=True)
+    src = np.asarray(value)
+    arr = np.array(src, dtype=_little_endian(src.dtype), order="C", copy=True)
     arr.setflags(write=False)
     return arr
 
@@ -154,14 +160,16 @@ class StageRecord:
     def nbytes(self) -> int:
         return canonical_nbytes(self.value)
 
-    def to_dict(self, with_value: bool = False) -> dict[str, Any]:
+    def to_dict(self, with_value: bool = False, sha1: bool = True) -> dict[str, Any]:
+        """JSON-able record; ``sha1=False`` leaves out the sha1 (a second pass over the bytes) where only
+        sha256 is used (a golden check or update)."""
         d: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "dtype": self.dtype,
             "shape": [list(s) for s in self.shape] if self.kind == "ragged" else list(self.shape),
             "layout": self.layout,
-            "sha1": self.sha1,
+            **({"sha1": self.sha1} if sha1 else {}),
             "sha256": self.sha256,
             "nbytes": self.nbytes,
             "approximate": self.approximate,
@@ -209,13 +217,13 @@ class Trace:
     def plan(self) -> dict:
         return self["plan"].value
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, sha1: bool = True) -> dict[str, Any]:
         return {
             "preset": self.preset,
             "impl": self.impl,
             "impl_version": self.impl_version,
             "image": self.image,
-            "stages": [s.to_dict() for s in self.stages],
+            "stages": [s.to_dict(sha1=sha1) for s in self.stages],
         }
 
 

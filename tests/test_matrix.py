@@ -15,6 +15,7 @@ from parity import matrix
 from parity.case import run_case
 from parity.decode import decode_pil
 from parity.decode.profiles import DecodeCache, decode_file
+from parity.engine import Job, Task, run_task
 from parity.errors import ParityError
 from parity.impls import IMPLS, ImageInput
 from parity.presets import get_preset
@@ -266,3 +267,16 @@ def test_traces_only_cases_skip_the_diffs_but_not_the_traces():
     assert full.diffs and not light.diffs
     for name, trace in full.traces.items():
         assert [r.sha256 for r in trace.stages] == [r.sha256 for r in light.traces[name].stages]
+
+
+def test_traces_only_case_dicts_carry_sha256_and_never_take_a_sha1():
+    """A golden check identifies stages by sha256: its case dicts leave the sha1 (a second pass over every
+    byte) out, and no record computes one; a normal run's dicts have both."""
+    task = Task(str(IMAGES / "oddpad_501x300.png"), (("llava-1.6", ("reference", "llamacpp")),))
+    seen = []
+    light = run_task(task, Job(compare=False), observers=[lambda case, d: seen.append(case)])[0]
+    stages = [s for impl in light["impls"].values() for s in impl["trace"]["stages"]]
+    assert stages and all("sha1" not in s and len(s["sha256"]) == 64 for s in stages)
+    assert not any("sha1" in rec.__dict__ for t in seen[0].traces.values() for rec in t.stages)
+    full = run_task(task, Job())[0]
+    assert all(len(s["sha1"]) == 40 for impl in full["impls"].values() for s in impl["trace"]["stages"])

@@ -22,6 +22,14 @@ class TestStageRecord:
         arr = np.arange(12, dtype=np.uint8).reshape(3, 4)
         assert StageRecord("x", arr.T, "HW").sha1 == hashlib.sha1(np.ascontiguousarray(arr.T).tobytes()).hexdigest()
 
+    @pytest.mark.parametrize("make", [lambda a: a.T, lambda a: np.asfortranarray(a), lambda a: a.astype(">u2")],
+                             ids=["transposed", "fortran", "big-endian"])
+    def test_the_copy_is_in_canonical_layout(self, make):
+        """The record's copy is already C order, little-endian: the bytes hashed are its memory, no second copy."""
+        value = StageRecord("x", make(np.arange(12, dtype=np.uint16).reshape(3, 4)), "HW").value
+        assert value.flags.c_contiguous and value.dtype.byteorder in "=<|"
+        assert np.shares_memory(value, np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")))
+
     def test_value_is_a_read_only_copy(self):
         arr = np.zeros((2, 2), np.uint8)
         rec = StageRecord("x", arr, "HW")
