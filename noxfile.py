@@ -15,6 +15,12 @@ def check_install(session: nox.Session) -> None:
     session.run("python", "-m", "pip", "check")
 
 
+#: bytecode caches on, even where the shell sets PYTHONDONTWRITEBYTECODE: without them each xdist worker and
+#: each process a test starts compiles the project's modules again, and pytest rewrites the asserts of
+#: every test module again (~6 s per worker). They go to git-ignored __pycache__ folders.
+TEST_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite (what CI runs), on every core.
@@ -22,7 +28,8 @@ def tests(session: nox.Session) -> None:
     pytest-xdist runs the tests in parallel; property tests marked ``slow`` draw a quarter of their
     examples (hypothesis profile ``ci``, tests/conftest.py)."""
     check_install(session)
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", *session.posargs,
+                env=TEST_ENV)
 
 
 @nox.session
@@ -30,7 +37,7 @@ def tests_full(session: nox.Session) -> None:
     """Nightly: the test suite with every example of every property test (hypothesis profile ``nightly``)."""
     check_install(session)
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", *session.posargs,
-                env={"HYPOTHESIS_PROFILE": "nightly"})
+                env={**TEST_ENV, "HYPOTHESIS_PROFILE": "nightly"})
 
 
 @nox.session

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 
 from parity import matrix
 from parity.case import run_case
@@ -32,6 +32,20 @@ class TestFixtures:
     def test_generator_is_deterministic_and_matches_committed_files(self, capsys):
         code = make_images.main(["--check"])  # in this process: the script's own exit code and messages
         assert code == 0, capsys.readouterr().err
+
+    def test_the_png_check_catches_pixels_chunks_and_truncation(self):
+        """``--check`` compares PNGs by chunks and decoded pixels (not zlib streams): each can fail it."""
+        want = make_images.Png(Image.fromarray(make_images.scene(12, 10)).quantize(colors=8), transparency=3)
+        good = want.encode()
+        assert want.matches(good) and want.matches(want.encode(compress_level=1))
+        changed = want.img.copy()
+        changed.putpixel((4, 5), (changed.getpixel((4, 5)) + 1) % 8)
+        assert not want.matches(make_images.Png(changed, transparency=3).encode())
+        assert not want.matches(make_images.Png(want.img).encode())  # same pixels, no tRNS chunk
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", "x")
+        assert not want.matches(make_images.Png(want.img, transparency=3, pnginfo=info).encode())
+        assert not want.matches(good[:-12]) and not want.matches(b"")
 
     @pytest.mark.parametrize("path", sorted(IMAGES.glob("*.*g")), ids=lambda p: p.name)
     def test_names_state_the_size(self, path):
@@ -157,14 +171,18 @@ class TestRunMatrix:
         assert sum(totals.values()) == n_compared
 
     def test_two_workers_give_the_same_rows(self, results):
-        parallel = matrix.run_matrix(["llava-1.5", "qwen2-vl"], ["tiny_27x27.png", "oddpad_501x300.png"],
+        """Two worker processes give the traces this process gave. The ports only: a new process running them
+        imports neither torch nor transformers nor starts Node (the sweep's pool test runs those)."""
+        ports = ["llamacpp", "llamacpp-legacy"]
+        parallel = matrix.run_matrix(["llava-1.5", "qwen2-vl"], ["tiny_27x27.png", "oddpad_501x300.png"], ports,
                                      progress=False, workers=2)[0]
 
         def rows(r):
             return [(c["preset"], c["image"], {n: [s["sha256"] for s in i["trace"]["stages"]]
-                                               for n, i in c["impls"].items()}) for c in r["cases"]]
+                                               for n, i in c["impls"].items() if n in ports}) for c in r["cases"]]
 
         assert rows(parallel) == rows(results)
+        assert all(len(impls) == 2 for _, _, impls in rows(parallel))
 
     def test_unknown_preset_and_impl(self):
         with pytest.raises(ParityError, match="unknown preset"):

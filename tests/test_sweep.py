@@ -41,6 +41,10 @@ import make_sweep_corpus  # noqa: E402
 
 PRESETS = "llama-3.2-vision,qwen2-vl"
 IMPLS = "reference,hf-pil,ollama"  # ollama has no qwen2-vl: that preset runs reference and hf-pil
+#: what the tests that start new processes (kill -9 and resume, a Dask cluster) sweep: numpy ports only, so
+#: a new process imports neither torch nor transformers (~5 CPU-s each); the local pool test sweeps IMPLS
+PORT_PRESETS = "gemma-3,qwen2.5-vl"
+PORT_IMPLS = "llamacpp,ollama"
 KEEP = 2
 #: the corpus images swept (make_sweep_corpus indices): RGBA PNG, RGB progressive 4:2:0 JPEG, L 4:4:4 JPEG,
 #: RGB PNG of 14x28, L PNG, P PNG with a transparent index
@@ -58,8 +62,10 @@ def run_cli(*argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def sweep_argv(inputs: list[str], out: Path, *extra: str) -> list[str]:
-    return ["sweep", *inputs, "--model", PRESETS, "--impl", IMPLS, "-o", str(out), "--keep-worst", str(KEEP), *extra]
+def sweep_argv(inputs: list[str], out: Path, *extra: str, ports: bool = False) -> list[str]:
+    """The sweep of IMPLS on PRESETS, or (``ports``) of PORT_IMPLS on PORT_PRESETS."""
+    presets, impls = (PORT_PRESETS, PORT_IMPLS) if ports else (PRESETS, IMPLS)
+    return ["sweep", *inputs, "--model", presets, "--impl", impls, "-o", str(out), "--keep-worst", str(KEEP), *extra]
 
 
 def db_content(out: Path) -> dict[str, list[tuple]]:
@@ -106,6 +112,16 @@ def serial(corpus, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("serial") / "results"
     code, stdout = run_cli(*sweep_argv(corpus["inputs"], out, "--workers", "1", "--json"))
     return {"out": out, "code": code, "payload": json.loads(stdout), "content": db_content(out)}
+
+
+@pytest.fixture(scope="module")
+def serial_ports(corpus, tmp_path_factory) -> dict:
+    """The ports-only sweep in this process: what the process tests must reproduce."""
+    out = tmp_path_factory.mktemp("serial_ports") / "results"
+    code, stdout = run_cli(*sweep_argv(corpus["inputs"], out, "--workers", "1", "--json", ports=True))
+    content = db_content(out)
+    assert code == 1 and content["worst"], "the ports-only sweep must find divergences to keep"
+    return {"out": out, "code": code, "content": content}
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -187,11 +203,12 @@ class TestStore:
         assert row["command"] == (f"parity run {row['image_path']} --model {row['preset']} "
                                   "--impl reference,ollama --baseline reference")
 
-    def test_resume_after_kill_9(self, serial, corpus, tmp_path):
+    def test_resume_after_kill_9(self, serial_ports, corpus, tmp_path):
         out = tmp_path / "results"
 
         def argv(workers: int) -> list[str]:
-            return [sys.executable, "-m", "parity.cli", *sweep_argv(corpus["inputs"], out, "--workers", str(workers))]
+            return [sys.executable, "-m", "parity.cli",
+                    *sweep_argv(corpus["inputs"], out, "--workers", str(workers), ports=True)]
 
         proc = subprocess.Popen(argv(2), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         total = N_IMAGES + 1
@@ -210,7 +227,7 @@ class TestStore:
         # the resume: the same sweep in one process (the worker count is no part of what is resumed)
         code = subprocess.run(argv(1), capture_output=True, text=True, timeout=600)
         assert code.returncode == 1, code.stderr
-        assert db_content(out) == serial["content"]
+        assert db_content(out) == serial_ports["content"]
         db = sqlite3.connect(out / "results.sqlite")
         runs = db.execute("SELECT status, tasks_skipped, tasks_run FROM runs ORDER BY run_id").fetchall()
         assert runs[0][0] == "killed" and runs[1][0] == "finished"
@@ -269,7 +286,7 @@ class TestSameRowsEverywhere:
         peak = json.loads(sqlite3.connect(out / "results.sqlite").execute("SELECT peak_rss_mib FROM runs").fetchone()[0])
         assert len(peak) == 2  # two worker processes really ran tasks
 
-    def test_dask_scheduler_and_two_workers_as_processes(self, serial, corpus, tmp_path, monkeypatch):
+    def test_dask_scheduler_and_two_workers_as_processes(self, serial_ports, corpus, tmp_path, monkeypatch):
         """Three processes: a scheduler and two workers (``--no-nanny``: each worker is its own process, not
         a child of a nanny process, so the cluster starts and stops in a few seconds)."""
         from distributed import Client
@@ -292,9 +309,9 @@ class TestSameRowsEverywhere:
             with Client(address, timeout="60s") as client:
                 client.wait_for_workers(2, timeout=120)
             out = tmp_path / "results"
-            code, stdout = run_cli(*sweep_argv(corpus["inputs"], out, "--scheduler", address, "--json"))
+            code, stdout = run_cli(*sweep_argv(corpus["inputs"], out, "--scheduler", address, "--json", ports=True))
             assert code == 1
-            assert db_content(out) == serial["content"]
+            assert db_content(out) == serial_ports["content"]
             run = json.loads(stdout)["run"]
             assert run["scheduler"] == address and len(run["peak_rss_mib"]) == 2
         finally:
