@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -49,12 +50,23 @@ def pytest_collection_modifyitems(config, items):
 
 
 def make_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
-    """A smooth gradient plus seeded noise: resize kernels see both edges and flat areas."""
+    """A smooth gradient plus seeded noise: resize kernels see both edges and flat areas. A new writable
+    array each call (the same image is made once per test process)."""
+    return _rgb(h, w, seed).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _rgb(h: int, w: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = np.stack([(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)), ((xx + yy) * 7) % 256], -1)
-    noise = rng.integers(-40, 41, size=(h, w, 3))
-    return np.clip(base + noise, 0, 255).astype(np.uint8)
+    yy, xx = np.arange(h)[:, None], np.arange(w)[None, :]
+    base = np.empty((h, w, 3), np.int64)
+    base[..., 0] = xx * 255 // max(w - 1, 1)
+    base[..., 1] = yy * 255 // max(h - 1, 1)
+    base[..., 2] = (xx + yy) * 7 % 256
+    base += rng.integers(-40, 41, size=(h, w, 3))
+    out = np.clip(base, 0, 255).astype(np.uint8)
+    out.setflags(write=False)
+    return out
 
 
 @pytest.fixture

@@ -89,3 +89,14 @@ class TestRecordsCannotChange:
         v = a.reshape(3, 4)
         assert not v.flags.writeable
         assert StageRecord("x", v, "flat").value is v
+
+    def test_hashes_taken_later_are_of_what_was_recorded(self):
+        """Array hashes are taken on first use (the array is read-only by then); a plan dict, which stays
+        mutable, is hashed when recorded."""
+        a = np.arange(12, dtype=np.uint8)
+        r = StageRecord("x", a, "flat")
+        a[:] = 7
+        assert r.sha256 == hashlib.sha256(np.arange(12, dtype=np.uint8).tobytes()).hexdigest()
+        plan = StageRecord("plan", {"grid": [1, 2]}, "plan")
+        plan.value["grid"] = [2, 1]
+        assert plan.sha256 == hashlib.sha256(b'{"grid":[1,2]}').hexdigest()
