@@ -481,90 +481,103 @@ def check_intervals_complete(f: JpegFile, data: bytes, coefs: list[np.ndarray]) 
 
 
 # ----------------------------------------------------------------------------------------------------
-# The inverse DCTs (int32 throughout, wrapping as Go's int32 arithmetic does)
+# The inverse DCTs (int32 throughout, wrapping as Go's int32 arithmetic does): idct.go (Go 1.25.5) and
+# dct.go ``idct``/``idctRows``/``idctCols`` (Go 1.26.0), both called by scan.go ``reconstructBlock``.
+#
+# Exactness of the regrouping below: Go's int32 +, -, * and << wrap, i.e. they are arithmetic modulo
+# 2**32, so any regrouping of the same linear expression, done in wrapping int32, gives Go's int32 bit
+# for bit; only >> (floor) needs the exact operand, and every >> below shifts the same int32 value Go
+# shifts. Regroupings used: Go's per-element shifts moved after a butterfly ((a << k) + (b << k) is
+# (a + b) << k), and each pass's last >> applied to the whole batch at once.
+#
+# Layout: a batch of N blocks is an (8, 8, N) int32 array with the block index innermost, so each of
+# the 8 values a 1-D pass reads is one contiguous (8, N) array. The row pass reads the coefficients
+# laid out (x, y, N) (``c[k]``: element k of every row) and writes (y, x, N); the column pass reads
+# that (``r[k]``: row k of every column) and writes the pixels (y, x, N).
 
 # idct.go (Go <= 1.25): 2048*sqrt(2)*cos(k*pi/16)
 _W1, _W2, _W3, _W5, _W6, _W7 = 2841, 2676, 2408, 1609, 1108, 565
 _R2 = 181  # 256/sqrt(2)
 
 
-def _idct_pass_go125(s: list[np.ndarray], columns: bool) -> list[np.ndarray]:
-    """One 1-D pass of ``idct`` (idct.go) on 8 int32 arrays: the row pass, or the column pass."""
+def _stage_last(even: list[np.ndarray], odd: list[np.ndarray], out: list[np.ndarray]) -> None:
+    """The last butterflies of both IDCTs: out[k] = even[k] + odd[k], out[7 - k] = even[k] - odd[k]."""
+    for k in range(4):
+        np.add(even[k], odd[k], out=out[k])
+        np.subtract(even[k], odd[k], out=out[7 - k])
+
+
+def _pass_go125(s: list[np.ndarray], out: list[np.ndarray], columns: bool) -> None:
+    """One 1-D pass of ``idct`` (idct.go) on the 8 int32 arrays ``s`` (a row's or a column's values in
+    natural order), its stage 4 written to ``out`` before the final shift (>> 8 rows, >> 14 columns),
+    which the caller applies to the whole batch. Rows: no flat-row shortcut here (see ``_rows_go125``).
+    Independent steps are reordered (stage 2's butterfly of s0, s4 first, the three rotations together)."""
+    shift, bias = (8, 8192) if columns else (11, 128)
+    y0 = s[0] << shift  # prescale: (s0 << 8) + 8192, s4 << 8 (columns); (s0 << 11) + 128, s4 << 11 (rows)
+    y0 += bias
+    y1 = s[4] << shift
+    y8 = y0 + y1  # stage 2: x8 = x0 + x1; x0 -= x1
+    y0 -= y1
+    # the rotations of stage 1 (s1, s7 and s5, s3) and stage 2 (s2, s6): w7*(x4+x5) (+ 4 in columns) ...
+    t = _W7 * (s[1] + s[7])
     if columns:
-        y0 = (s[0] << 8) + 8192
-        y1 = s[4] << 8
-        bias, shift3 = 4, 3
-    else:
-        y0 = (s[0] << 11) + 128
-        y1 = s[4] << 11
-        bias, shift3 = 0, 0
-    y2, y3, y4, y5, y6, y7 = s[6], s[2], s[1], s[7], s[5], s[3]
-    y8 = _W7 * (y4 + y5) + bias
-    y4 = (y8 + (_W1 - _W7) * y4) >> shift3
-    y5 = (y8 - (_W1 + _W7) * y5) >> shift3
-    y8 = _W3 * (y6 + y7) + bias
-    y6 = (y8 - (_W3 - _W5) * y6) >> shift3
-    y7 = (y8 - (_W3 + _W5) * y7) >> shift3
-    y8 = y0 + y1
-    y0 = y0 - y1
-    y1 = _W6 * (y3 + y2) + bias
-    y2 = (y1 - (_W2 + _W6) * y2) >> shift3
-    y3 = (y1 + (_W2 - _W6) * y3) >> shift3
-    y1 = y4 + y6
-    y4 = y4 - y6
+        t += 4
+    y4 = t + (_W1 - _W7) * s[1]
+    y5 = t - (_W1 + _W7) * s[7]
+    t = _W3 * (s[5] + s[3])
+    if columns:
+        t += 4
+    y6 = t - (_W3 - _W5) * s[5]
+    y7 = t - (_W3 + _W5) * s[3]
+    t = _W6 * (s[2] + s[6])
+    if columns:
+        t += 4
+    y2 = t - (_W2 + _W6) * s[6]
+    y3 = t + (_W2 - _W6) * s[2]
+    if columns:  # ... and each rotation output >> 3 (the column pass only)
+        for v in (y2, y3, y4, y5, y6, y7):
+            v >>= 3
+    y1 = y4 + y6  # stage 2's other butterflies
+    y4 -= y6
     y6 = y5 + y7
-    y5 = y5 - y7
-    y7 = y8 + y3
-    y8 = y8 - y3
+    y5 -= y7
+    y7 = y8 + y3  # stage 3
+    y8 -= y3
     y3 = y0 + y2
-    y0 = y0 - y2
-    y2 = (_R2 * (y4 + y5) + 128) >> 8
-    y4 = (_R2 * (y4 - y5) + 128) >> 8
-    out_shift = 14 if columns else 8
-    out = [y7 + y1, y3 + y2, y0 + y4, y8 + y6, y8 - y6, y0 - y4, y3 - y2, y7 - y1]
-    return [o >> out_shift for o in out]
+    y0 -= y2
+    y2 = _R2 * (y4 + y5)
+    y2 += 128
+    y2 >>= 8
+    y4 = _R2 * (y4 - y5)
+    y4 += 128
+    y4 >>= 8
+    # stage 4 (before its shift): (y7 +- y1), (y3 +- y2), (y0 +- y4), (y8 +- y6)
+    _stage_last([y7, y3, y0, y8], [y1, y2, y4, y6], out)
 
 
-# Layout: the passes work on arrays indexed (.., block) with the block index innermost, so every
-# operand is contiguous along it. Coefficients come laid out (y, x, N): the row pass takes the x-indexed
-# views c[:, x], shaped (8 rows, N); its outputs, stacked (x, y, N), give the column pass its y-indexed
-# views (8 columns, N). The column pass returns the 8 pixel rows y, each (x, N).
+#: |DC| bound below which idct.go's flat-row shortcut ``s[0] << 3`` equals its full row pass:
+#: (s[0] << 11) + 128 does not wrap in int32 for -2**20 <= s[0] < 2**20, and then >> 8 gives s[0] * 8
+_FLAT_ROW_EXACT = 1 << 20
 
 
-def _idct_go125_yxn(c: np.ndarray) -> list[np.ndarray]:
-    """Go <= 1.25 ``idct`` on dequantized coefficients laid out (y, x, N) -> the pixel rows y, each
-    (x, N) int32."""
-    rows = [c[:, x] for x in range(8)]  # rows[x]: element x of every row y of every block, (8, N)
-    out = _idct_pass_go125(rows, columns=False)
-    # A row whose AC terms are all zero takes Go's shortcut dc << 3 (equal to the full pass unless
-    # s[0] << 11 wraps in int32; kept for those inputs).
-    flat = ~np.any(c[:, 1:] != 0, axis=1)
-    if flat.any():
-        dc = rows[0] << 3
-        for o in out:
-            np.copyto(o, dc, where=flat)
-    m = np.stack(out)  # (x, y, N)
-    return _idct_pass_go125([m[:, y] for y in range(8)], columns=True)
+def _rows_go125(c: np.ndarray, out: np.ndarray) -> None:
+    """idct.go's horizontal pass: ``c`` (x, y, N) int32 coefficients -> ``out`` (y, x, N) int32."""
+    _pass_go125(list(c), [out[:, x] for x in range(8)], columns=False)
+    out >>= 8  # stage 4's >> 8
+    dc = c[0]
+    if dc.min() < -_FLAT_ROW_EXACT or dc.max() >= _FLAT_ROW_EXACT:
+        # Go's shortcut for a row whose AC terms are all zero (dc << 3) differs from the full pass here
+        flat = ~np.any(c[1:] != 0, axis=0)
+        short = dc << 3
+        for x in range(8):
+            np.copyto(out[:, x], short, where=flat)
 
 
-def _idct_go126_yxn(c: np.ndarray) -> list[np.ndarray]:
-    """Go 1.26 ``idct`` (dct.go) on dequantized coefficients laid out (y, x, N) -> the pixel rows y,
-    each (x, N) int32."""
-    m = np.stack(_idct_rows_go126([c[:, x] for x in range(8)]))  # (x, y, N)
-    return _idct_cols_go126([m[:, y] for y in range(8)])
-
-
-def idct_go125(blocks: np.ndarray) -> np.ndarray:
-    """``idct`` of Go <= 1.25 (idct.go) on dequantized int32 blocks (N, 8, 8) -> (N, 8, 8) int32
-    (level shift not applied: 0 is mid-grey)."""
-    c = np.ascontiguousarray(blocks.astype(np.int32).transpose(1, 2, 0))
-    return np.stack(_idct_go125_yxn(c)).transpose(2, 0, 1)
-
-
-def idct_go126(blocks: np.ndarray) -> np.ndarray:
-    """``idct`` of Go 1.26 (dct.go) on dequantized int32 blocks (N, 8, 8) -> (N, 8, 8) int32."""
-    c = np.ascontiguousarray(blocks.astype(np.int32).transpose(1, 2, 0))
-    return np.stack(_idct_go126_yxn(c)).transpose(2, 0, 1)
+def _cols_go125(r: np.ndarray, out: np.ndarray) -> None:
+    """idct.go's vertical pass: ``r`` (y, x, N) int32 -> ``out`` (y, x, N) int32, the IDCT's samples
+    (before the level shift)."""
+    _pass_go125(list(r), list(out), columns=True)
+    out >>= 14  # stage 4's >> 14
 
 
 def _c(x: int, bits: int) -> int:
@@ -578,6 +591,14 @@ _COS3, _SIN3 = 958619196450722178, 640528868967736374
 _SQRT2INV = 815238614083298888
 _SQRT2INV_COS6, _SQRT2INV_SIN6 = 311978311033955632, 753182269664427492
 
+# dct.go's rounded constants as idctRows and idctCols pass them (the sines negated, as there)
+_ROWS_COS6, _ROWS_SIN6 = _c(_SQRT2INV_COS6, 18), -_c(_SQRT2INV_SIN6, 18)
+_ROWS_SQRT2INV = _c(_SQRT2INV, 8)
+_COLS_COS6, _COLS_SIN6 = _c(_SQRT2INV_COS6, 12), -_c(_SQRT2INV_SIN6, 12)
+_COLS_SQRT2INV = _c(_SQRT2INV, 14)
+_COS3_12, _SIN3_12 = _c(_COS3, 12), -_c(_SIN3, 12)
+_COS1_12, _SIN1_12 = _c(_COS1, 12), -_c(_SIN1, 12)
+
 
 def _box(x0: np.ndarray, x1: np.ndarray, kcos: int, ksin: int) -> tuple[np.ndarray, np.ndarray]:
     """dct.go ``dctBox``: rotate and scale with three multiplies."""
@@ -585,77 +606,132 @@ def _box(x0: np.ndarray, x1: np.ndarray, kcos: int, ksin: int) -> tuple[np.ndarr
     return ksum + (ksin - kcos) * x1, ksum - (kcos + ksin) * x0
 
 
-def _idct_rows_go126(x: list[np.ndarray]) -> list[np.ndarray]:
-    """dct.go ``idctRows`` on 8 int32 arrays (the row's values in natural order)."""
-    x0, x7, x2, x5, x1, x6, x3, x4 = x
-    x0 = x0 << 17
-    x1 = x1 << 17
-    x0, x1 = x0 + x1, x0 - x1
-    x2, x3 = _box(x2, x3, _c(_SQRT2INV_COS6, 18), -_c(_SQRT2INV_SIN6, 18))
+def _rows_go126(c: np.ndarray, out: np.ndarray) -> None:
+    """dct.go ``idctRows``: ``c`` (x, y, N) int32 coefficients -> ``out`` (y, x, N) int32. Go's
+    variables, from the row's values s0..s7: x0, x7, x2, x5, x1, x6, x3, x4 = s0, s1, ..., s7."""
+    x0 = c[0] + c[4]  # Go: x0 <<= 17; x1 <<= 17; x0, x1 = x0+x1, x0-x1 (the same int32)
+    x0 <<= 17
+    x1 = c[0] - c[4]
+    x1 <<= 17
+    x2, x3 = _box(c[2], c[6], _ROWS_COS6, _ROWS_SIN6)
     x1, x2 = x1 + x2, x1 - x2
     x0, x3 = x0 + x3, x0 - x3
-    x4 = x4 << 7
-    x7 = x7 << 7
-    x7, x4 = x7 + x4, x7 - x4
-    x6 = x6 * _c(_SQRT2INV, 8)
-    x5 = x5 * _c(_SQRT2INV, 8)
+    x7 = c[1] + c[7]  # Go: x4 <<= 7; x7 <<= 7; x7, x4 = x7+x4, x7-x4
+    x7 <<= 7
+    x4 = c[1] - c[7]
+    x4 <<= 7
+    x6 = c[5] * _ROWS_SQRT2INV
+    x5 = c[3] * _ROWS_SQRT2INV
     x7, x5 = x7 + x5, x7 - x5
     x4, x6 = x4 + x6, x4 - x6
-    x4, x7 = _box(x4 >> 2, x7 >> 2, _c(_COS3, 12), -_c(_SIN3, 12))
-    x5, x6 = _box(x5 >> 2, x6 >> 2, _c(_COS1, 12), -_c(_SIN1, 12))
-    return [x0 + x7, x1 + x6, x2 + x5, x3 + x4, x3 - x4, x2 - x5, x1 - x6, x0 - x7]
+    for v in (x4, x7, x5, x6):  # the >> 2 of Go's dctBox arguments
+        v >>= 2
+    x4, x7 = _box(x4, x7, _COS3_12, _SIN3_12)
+    x5, x6 = _box(x5, x6, _COS1_12, _SIN1_12)
+    _stage_last([x0, x1, x2, x3], [x7, x6, x5, x4], [out[:, x] for x in range(8)])
 
 
-def _idct_cols_go126(x: list[np.ndarray]) -> list[np.ndarray]:
-    """dct.go ``idctCols`` on 8 int32 arrays (the column's values, row 0 to 7)."""
-    x0, x7, x2, x5, x1, x6, x3, x4 = x
-    x0 = x0 + (1 << 19)  # +0.5 for the final rounding shifts
-    x0, x1 = (x0 + x1) >> 2, (x0 - x1) >> 2
-    x2, x3 = _box(x2 >> 13, x3 >> 13, _c(_SQRT2INV_COS6, 12), -_c(_SQRT2INV_SIN6, 12))
+def _cols_go126(r: np.ndarray, out: np.ndarray) -> None:
+    """dct.go ``idctCols``: ``r`` (y, x, N) int32 -> ``out`` (y, x, N) int32, the IDCT's samples
+    (before the level shift). Go's variables as in ``_rows_go126``, from the column's values."""
+    x0 = r[0] + r[4]  # Go: x0 += 1 << 19; x0, x1 = (x0+x1)>>2, (x0-x1)>>2
+    x0 += 1 << 19
+    x0 >>= 2
+    x1 = r[0] - r[4]
+    x1 += 1 << 19
+    x1 >>= 2
+    x2, x3 = _box(r[2] >> 13, r[6] >> 13, _COLS_COS6, _COLS_SIN6)
     x1, x2 = x1 + x2, x1 - x2
     x0, x3 = x0 + x3, x0 - x3
-    x7, x4 = x7 + x4, x7 - x4
-    x5 = (x5 >> 13) * _c(_SQRT2INV, 14)
-    x6 = (x6 >> 13) * _c(_SQRT2INV, 14)
+    x7 = r[1] + r[7]
+    x4 = r[1] - r[7]
+    x5 = r[3] >> 13
+    x5 *= _COLS_SQRT2INV
+    x6 = r[5] >> 13
+    x6 *= _COLS_SQRT2INV
     x7, x5 = x7 + x5, x7 - x5
     x4, x6 = x4 + x6, x4 - x6
-    x4, x7 = _box(x4 >> 14, x7 >> 14, _c(_COS3, 12), -_c(_SIN3, 12))
-    x5, x6 = _box(x5 >> 14, x6 >> 14, _c(_COS1, 12), -_c(_SIN1, 12))
-    out = [x0 + x7, x1 + x6, x2 + x5, x3 + x4, x3 - x4, x2 - x5, x1 - x6, x0 - x7]
-    return [o >> 18 for o in out]
+    for v in (x4, x7, x5, x6):  # the >> 14 of Go's dctBox arguments
+        v >>= 14
+    x4, x7 = _box(x4, x7, _COS3_12, _SIN3_12)
+    x5, x6 = _box(x5, x6, _COS1_12, _SIN1_12)
+    _stage_last([x0, x1, x2, x3], [x7, x6, x5, x4], list(out))
+    out >>= 18  # Go's final x[01234567] >>= 18
 
 
-IDCTS = {"go1.25": _idct_go125_yxn, "go1.26": _idct_go126_yxn}
+#: profile -> (row pass, column pass); each reads one (8, 8, N) int32 array and fills another
+IDCTS = {"go1.25": (_rows_go125, _cols_go125), "go1.26": (_rows_go126, _cols_go126)}
 
 
-#: blocks per IDCT chunk: the int32 temporaries of one chunk (8 x 8 x 4096 x 4 bytes = 1 MiB) stay in cache
-IDCT_CHUNK = 4096
+def _idct_xyn(c: np.ndarray, profile: str, r: np.ndarray | None = None,
+              out: np.ndarray | None = None) -> np.ndarray:
+    """The profile's ``idct`` on dequantized coefficients laid out (x, y, N) int32 -> samples (y, x, N)
+    int32 (level shift not applied: 0 is mid-grey). ``r`` and ``out``: optional (8, 8, N) int32 buffers
+    for the row pass's result and the samples (reused across chunks: no fresh pages to fault in)."""
+    rows, cols = IDCTS[profile]
+    r = np.empty_like(c) if r is None else r
+    out = np.empty_like(c) if out is None else out
+    rows(c, r)
+    cols(r, out)
+    return out
+
+
+def _idct_blocks(blocks: np.ndarray, profile: str) -> np.ndarray:
+    c = np.ascontiguousarray(blocks.astype(np.int32).transpose(2, 1, 0))  # (x, y, N)
+    return _idct_xyn(c, profile).transpose(2, 0, 1)
+
+
+def idct_go125(blocks: np.ndarray) -> np.ndarray:
+    """``idct`` of Go <= 1.25 (idct.go) on dequantized int32 blocks (N, 8, 8) -> (N, 8, 8) int32
+    (level shift not applied: 0 is mid-grey)."""
+    return _idct_blocks(blocks, "go1.25")
+
+
+def idct_go126(blocks: np.ndarray) -> np.ndarray:
+    """``idct`` of Go 1.26 (dct.go) on dequantized int32 blocks (N, 8, 8) -> (N, 8, 8) int32."""
+    return _idct_blocks(blocks, "go1.26")
+
+
+#: blocks per IDCT chunk: one chunk's (8, 8, N) int32 arrays (8 x 8 x 2500 x 4 bytes = 625 KiB) and the
+#: pass temporaries ((8, N) int32) mostly stay in cache. Not a power of two: rows 4 KiB apart
+#: (N = 2048 int16) alias in the cache, which makes the transposes ten times slower.
+IDCT_CHUNK = 2500
+
+
+def _blocks_to_plane(blocks: np.ndarray, bh: int, bw: int) -> np.ndarray:
+    """Block samples (bh * bw, 64) uint8, each block's 8 x 8 samples row-major -> the plane
+    (bh * 8, bw * 8) uint8 (each block's 8-byte pixel rows moved as one uint64)."""
+    rows8 = blocks.view(np.uint64).reshape(bh, bw, 8)  # [by, bx, y]: the 8 bytes of pixel row y
+    return np.ascontiguousarray(rows8.transpose(0, 2, 1)).view(np.uint8).reshape(bh * 8, bw * 8)
 
 
 def reconstruct_plane(coefs: np.ndarray, quant_zigzag: np.ndarray, profile: str) -> np.ndarray:
-    """``reconstructBlock`` for every block of a component: dequantize (int32), IDCT, level shift by
+    """scan.go ``reconstructBlock`` for every block of a component: dequantize (int32), IDCT, level shift by
     +128 with clamping to [0, 255] -> the component's plane (blocks down * 8, blocks across * 8) uint8.
     Blocks are independent, so they are transformed ``IDCT_CHUNK`` at a time (same integers)."""
     bh, bw = coefs.shape[:2]
     n = bh * bw
-    q = np.zeros(64, np.int32)
-    q[UNZIG] = quant_zigzag  # b[unzig[zig]] *= qt[zig]
-    q_yx = q.reshape(8, 8, 1)
-    idct = IDCTS[profile]
     if n == 0:
         return np.zeros((bh * 8, bw * 8), np.uint8)
-    out = np.empty((8, 8, n), np.uint8)  # (y, x, N)
-    # (y, x, N): each coefficient's values over the blocks, contiguous (OpenCV's blocked transpose)
-    c16 = cv2.transpose(np.ascontiguousarray(coefs, dtype=np.int16).reshape(n, 64)).reshape(8, 8, n)
+    q = np.zeros(64, np.int32)
+    q[UNZIG] = quant_zigzag  # b[unzig[zig]] *= qt[zig]
+    q_xy = q.reshape(8, 8).T[:, :, None]  # [x, y]
+    flat = np.ascontiguousarray(coefs, dtype=np.int16).reshape(n, 64)
+    blocks = np.empty((n, 64), np.uint8)  # each block's samples, row-major
+    bufs: tuple[np.ndarray, ...] = ()
     for s in range(0, n, IDCT_CHUNK):
-        c = c16[:, :, s:s + IDCT_CHUNK].astype(np.int32)
-        c *= q_yx  # int32 product, wrapping like Go's
-        for y, row in enumerate(idct(c)):  # (x, N) each
-            # level shift and clamp: c < -128 -> 0; c > 127 -> 255; else c + 128. The IDCT's last step
-            # shifts an int32 right by 14 or more, so |c| <= 2**17 and c + 128 cannot wrap.
-            row += 128
-            np.clip(row, 0, 255, out=out[y, :, s:s + IDCT_CHUNK], casting="unsafe")
-    return out.reshape(8, 8, bh, bw).transpose(2, 0, 3, 1).reshape(bh * 8, bw * 8)
+        m = min(IDCT_CHUNK, n - s)
+        if not bufs or bufs[0].shape[1] != m:  # reused: no fresh pages to fault in per chunk
+            bufs = (np.empty((64, m), np.int16), *(np.empty((8, 8, m), np.int32) for _ in range(3)))
+        c16, c, r, out = bufs
+        # (y, x, m): each coefficient's values over the chunk's blocks, contiguous (OpenCV's blocked transpose)
+        cv2.transpose(flat[s:s + m], dst=c16)
+        np.multiply(c16.reshape(8, 8, m).transpose(1, 0, 2), q_xy, out=c, dtype=np.int32)  # wrapping like Go's
+        samples = _idct_xyn(c, profile, r, out).reshape(64, m)
+        # level shift and clamp: c < -128 -> 0; c > 127 -> 255; else c + 128 (a saturating add to uint8).
+        # The IDCT's last step shifts an int32 right by 14 or more, so |c| <= 2**17 and c + 128 is exact.
+        cv2.transpose(cv2.add(samples, 128, dtype=cv2.CV_8U), dst=blocks[s:s + m])  # written in place
+    return _blocks_to_plane(blocks, bh, bw)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -679,42 +755,86 @@ class GoJpeg:
 
 def upsample(plane: np.ndarray, h_step: int, v_step: int, height: int, width: int) -> np.ndarray:
     """Go's chroma indexing: the sample at (x / h_step, y / v_step) for every pixel (``COffset``)."""
-    out = plane
-    if v_step > 1:
-        out = np.repeat(out, v_step, axis=0)
-    if h_step > 1:
-        out = np.repeat(out, h_step, axis=1)
-    return out[:height, :width]
+    ch, cw = -(-height // v_step), -(-width // h_step)
+    wide = np.broadcast_to(plane[:ch, None, :cw, None], (ch, v_step, cw, h_step))
+    return wide.reshape(ch * v_step, cw * h_step)[:height, :width]
 
 
-#: rows per band of the YCbCr conversion (its int32 temporaries stay in cache)
+#: luma rows per band of the YCbCr conversion (its int32 temporaries stay in cache, its calls are few)
 YCBCR_BAND = 64
 
 
-def ycbcr_rgba(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``color.YCbCr.RGBA`` (and x/image's inline copy in ``scaleX_YCbCr*``) on full-size planes:
-    (rgba64, rgba8): the 16-bit R, G, B (alpha 0xffff), and their high bytes (alpha 0xff), which are
-    ``color.YCbCrToRGB``'s 8-bit result (what ``DrawYCbCr`` writes into an ``*image.RGBA``)."""
-    h, w = y.shape
-    rgba64 = np.empty((h, w, 4), dtype=np.uint16)
-    rgba8 = np.empty((h, w, 4), dtype=np.uint8)
-    for r in range(0, h, YCBCR_BAND):
-        rows = slice(r, r + YCBCR_BAND)
-        yy1 = y[rows].astype(np.int32)
-        yy1 *= 0x10101
-        cb1 = cb[rows].astype(np.int32)
-        cb1 -= 128
-        cr1 = cr[rows].astype(np.int32)
-        cr1 -= 128
-        out = rgba64[rows]
-        # int32 sums cannot wrap here (|r| < 2^25); 0..2^24-1 gives r >> 8, outside it 0 or 0xffff
-        for k, v in enumerate((yy1 + 91881 * cr1, yy1 - 22554 * cb1 - 46802 * cr1, yy1 + 116130 * cb1)):
-            v >>= 8
-            np.clip(v, 0, 0xFFFF, out=v)
-            out[..., k] = v
-        out[..., 3] = 0xFFFF
-        np.right_shift(out, 8, out=rgba8[rows], casting="unsafe")  # the high bytes, 0..255
+def _repeat_columns(t: np.ndarray, h_step: int) -> np.ndarray:
+    """Each value of the C-contiguous int32 array ``t`` repeated ``h_step`` times along its last axis."""
+    if h_step == 1:
+        return t
+    if h_step == 2:  # v * (2**32 + 1) holds v in both halves of a uint64: read as int32 pairs (v, v)
+        pairs = np.empty(t.shape, np.uint64)
+        np.multiply(t.view(np.uint32), 0x1_0000_0001, out=pairs, dtype=np.uint64)
+        return pairs.view(np.int32)
+    return np.repeat(t, h_step, axis=-1)
+
+
+def _chroma_terms(cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """``color.YCbCr.RGBA``'s chroma terms per chroma sample, (3, H, W) int32: 91881*cr1,
+    -22554*cb1 - 46802*cr1 and 116130*cb1, where cb1 := int32(cb) - 128, cr1 := int32(cr) - 128
+    (|term| < 2**24: no int32 wrap)."""
+    cb1 = cb.astype(np.int32)
+    cb1 -= 128
+    cr1 = cr.astype(np.int32)
+    cr1 -= 128
+    terms = np.empty((3, *cb.shape), np.int32)
+    np.multiply(cr1, 91881, out=terms[0])
+    np.multiply(cb1, -22554, out=terms[1])
+    cr1 *= 46802
+    terms[1] -= cr1
+    np.multiply(cb1, 116130, out=terms[2])
+    return terms
+
+
+def ycbcr_rgba_subsampled(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, h_step: int, v_step: int,
+                          height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``color.YCbCr.RGBA`` (image/color/ycbcr.go; x/image's inline copy in ``scaleX_YCbCr*``) of an
+    ``*image.YCbCr`` whose chroma is subsampled by (h_step, v_step): pixel (x, y) reads Cb, Cr at
+    (x / h_step, y / v_step) (image/ycbcr.go ``COffset``). Returns (rgba64, rgba8), each
+    (height, width, 4): the 16-bit R, G, B (alpha 0xffff), and their high bytes (alpha 0xff), which are
+    ``color.YCbCrToRGB``'s 8-bit result (what ``DrawYCbCr`` writes into an ``*image.RGBA``).
+
+    ``y`` may extend past the image (a block-aligned plane): it needs ceil(height / v_step) * v_step
+    rows and ceil(width / h_step) * h_step columns, the chroma planes ceil(height / v_step) rows and
+    ceil(width / h_step) columns. Each chroma term is computed once per chroma sample, widened to the
+    luma columns that read it and added to the v_step luma rows that read it (broadcast)."""
+    ch, cw = -(-height // v_step), -(-width // h_step)
+    wide = cw * h_step
+    if y.shape[0] < ch * v_step or y.shape[1] < wide or min(cb.shape[0], cr.shape[0]) < ch or \
+            min(cb.shape[1], cr.shape[1]) < cw:
+        raise ParityError(f"YCbCr planes {y.shape}, {cb.shape}, {cr.shape} too small for a {width}x{height} "
+                          f"image subsampled by ({h_step}, {v_step})")
+    rgba64 = np.empty((height, width, 4), dtype=np.uint16)
+    rgba8 = np.empty((height, width, 4), dtype=np.uint8)
+    band = max(1, YCBCR_BAND // v_step)  # chroma rows per band
+    alpha = np.full((min(height, band * v_step), width), 0xFFFF, np.uint16)
+    for c0 in range(0, ch, band):
+        c1 = min(ch, c0 + band)
+        n = c1 - c0
+        rows = slice(c0 * v_step, min(height, c1 * v_step))
+        nrows = rows.stop - rows.start
+        yy1 = y[c0 * v_step:c1 * v_step, :wide].astype(np.int32)
+        yy1 *= 0x10101  # Go: yy1 := int32(y) * 0x10101
+        terms = _repeat_columns(_chroma_terms(cb[c0:c1, :cw], cr[c0:c1, :cw]), h_step)  # (3, n, wide)
+        # Go: r := yy1 + 91881*cr1 (g, b alike): |r| < 2**25, no int32 wrap
+        rgb = yy1.reshape(1, n, v_step, wide) + terms[:, :, None, :]
+        rgb >>= 8
+        # Go: 0..2**24-1 gives r >> 8, below 0 gives 0, above gives 0xffff: r >> 8 saturated to uint16
+        rgb16 = cv2.add(rgb.reshape(3 * n * v_step, wide)[:, :width], 0, dtype=cv2.CV_16U).reshape(3, -1, width)
+        cv2.merge([*rgb16[:, :nrows], alpha[:nrows]], dst=rgba64[rows])  # interleaved, in place
+        np.right_shift(rgba64[rows], 8, out=rgba8[rows], casting="unsafe")  # the high bytes, 0..255
     return rgba64, rgba8
+
+
+def ycbcr_rgba(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``ycbcr_rgba_subsampled`` of full-size planes (4:4:4): (rgba64, rgba8)."""
+    return ycbcr_rgba_subsampled(y, cb, cr, 1, 1, *y.shape)
 
 
 def ycbcr_rgba64(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
@@ -768,21 +888,18 @@ def decode_jpeg_go(data: bytes, profile: str = DEFAULT_GO_JPEG) -> GoJpeg:
             planes.append(np.zeros((coefs[ci].shape[0] * 8, coefs[ci].shape[1] * 8), np.uint8))
     if len(f.comps) == 1:
         y = planes[0][:h, :w]
-        rgba8 = np.empty((h, w, 4), np.uint8)
-        rgba8[..., :3] = y[..., None]
-        rgba8[..., 3] = 0xFF
+        rgba8 = cv2.merge([y, y, y, np.full((h, w), 0xFF, np.uint8)])
         return GoJpeg("*image.Gray", None, {"Y": y}, rgba8=rgba8, approximate=f.approximate)
     c0, c1 = f.comps[0], f.comps[1]
     ratio, hs, vs = RATIOS[(c0.h // c1.h) << 4 | (c0.v // c1.v)]
     ch, cw = -(-h // vs), -(-w // hs)
     y, cb, cr = planes[0][:h, :w], planes[1][:ch, :cw], planes[2][:ch, :cw]
     kept = {"Y": y, "Cb": cb, "Cr": cr}
-    cb_full, cr_full = upsample(cb, hs, vs, h, w), upsample(cr, hs, vs, h, w)
     if len(f.comps) == 4:
         k = planes[3][:h, :w]
         kept["K"] = k
         if f.adobe_transform != 0:  # YCbCrK: DrawYCbCr (4:4:4 or 4:2:0 here), then K inverted
-            pix = ycbcr_rgba(y, cb_full, cr_full)[1]  # the high bytes
+            pix = ycbcr_rgba_subsampled(*planes[:3], hs, vs, h, w)[1]  # the high bytes
             pix[..., 3] = 255 - k
         else:  # CMYK stored inverted; a component sampled unlike the first is read at (x/2, y/2)
             pix = np.empty((h, w, 4), np.uint8)
@@ -792,7 +909,9 @@ def decode_jpeg_go(data: bytes, profile: str = DEFAULT_GO_JPEG) -> GoJpeg:
         return GoJpeg("*image.CMYK", None, kept, rgba64=cmyk_rgba64(pix), approximate=f.approximate)
     if _is_rgb(f):  # convertToRGB: Y, Cb, Cr planes are R, G, B
         rgba8 = np.empty((h, w, 4), np.uint8)
-        rgba8[..., 0], rgba8[..., 1], rgba8[..., 2], rgba8[..., 3] = y, cb_full, cr_full, 0xFF
+        rgba8[..., 0], rgba8[..., 3] = y, 0xFF
+        rgba8[..., 1], rgba8[..., 2] = upsample(cb, hs, vs, h, w), upsample(cr, hs, vs, h, w)
         return GoJpeg("*image.RGBA", None, kept, rgba8=rgba8, approximate=f.approximate)
-    rgba64, rgba8 = ycbcr_rgba(y, cb_full, cr_full)
+    # the block-aligned planes: Y covers every (v_step, h_step) cell the chroma samples span
+    rgba64, rgba8 = ycbcr_rgba_subsampled(*planes[:3], hs, vs, h, w)
     return GoJpeg("*image.YCbCr", ratio, kept, rgba64=rgba64, rgba8=rgba8, approximate=f.approximate)
