@@ -23,12 +23,19 @@ from PIL import Image
 
 from parity.decode.jpeg.coefficients import read_coefficients
 from parity.decode.jpeg.stb import (
+    _BIAS_ROWS,
+    _PASS,
+    _float2fixed,
     _h2,
     _hv2,
+    _in_linear_range,
     blinn_8x8,
+    component_plane,
     decode_jpeg_stb,
     decode_jpeg_stb_full,
     idct_stb,
+    idct_stb_lanes,
+    upsample_rows_stb,
     upsample_stb,
     ycbcr_to_rgb_stb,
 )
@@ -102,6 +109,78 @@ class TestIdct:
         block = np.zeros((1, 8, 8), np.int16)
         block[0, 0, 0] = 80  # DC 80 -> 80/8 = +10 on every sample: 138
         assert (idct_stb(block) == 138).all()
+        assert idct_stb(np.zeros((0, 8, 8), np.int16)).shape == (0, 8, 8)
+
+
+class TestIdctLinearPath:
+    """idct_stb computes stbi__idct_simd as exact float64 matrix products where nothing wraps or saturates,
+    and lane by lane (idct_stb_lanes, the direct model of the SSE2 code) elsewhere: both must agree on
+    every block, on either side of the range limits."""
+
+    def test_pass_matrix_facts_the_fast_path_relies_on(self):
+        # lane 0 is widened with << 12 into every output, so a bias b is b / 4096 on lane 0
+        assert (_PASS[:, 0] == 4096).all()
+        # lanes within +-16384 keep every 32-bit sum of either pass (bias included) below 2^31
+        assert int(np.abs(_PASS).sum(axis=1).max()) * 16384 + int(_BIAS_ROWS) < 2**31
+
+    @pytest.mark.parametrize("kind", ["typical", "uniform16", "near-limits", "column-outputs-near-limits",
+                                      "saturating-dc"])
+    def test_equals_lane_model(self, kind):
+        rng = np.random.default_rng(zlib.crc32(kind.encode()))
+        n = 1500  # more than one tile of blocks, and a partial last tile
+        if kind == "typical":
+            blocks = np.zeros((n, 8, 8), np.int16)
+            blocks[:, 0, 0] = rng.integers(-1024, 1017, n)
+            mask = rng.random((n, 8, 8)) < 0.3
+            blocks[mask] = rng.integers(-300, 300, mask.sum())
+        elif kind == "uniform16":  # 16-bit sums wrap, the column pass saturates
+            blocks = rng.integers(-32768, 32768, (n, 8, 8)).astype(np.int16)
+        elif kind == "near-limits":  # inputs on both sides of +-16384
+            blocks = rng.integers(-16390, 16390, (n, 8, 8)).astype(np.int16)
+        elif kind == "column-outputs-near-limits":  # DC rows near +-4096: column outputs near +-16384
+            blocks = np.zeros((n, 8, 8), np.int16)
+            blocks[:, 0, :] = rng.integers(3000, 4200, (n, 8)) * rng.choice([-1, 1], (n, 1))
+            blocks[:, 1:3, :] = rng.integers(-900, 900, (n, 2, 8))
+        else:
+            blocks = rng.integers(-2000, 2000, (n, 8, 8)).astype(np.int16)
+            blocks[:, 0, 0] = rng.choice([-32768, 32767, 20000, -20000], n)
+        np.testing.assert_array_equal(idct_stb(blocks), idct_stb_lanes(blocks))
+
+    @pytest.mark.parametrize("table", ["8-bit", "16-bit"])
+    def test_component_plane_equals_lane_model(self, table):
+        """Dequantization is ``(short)(coef * dequant)``: a 16-bit table makes the product wrap."""
+        rng = np.random.default_rng(7)
+        bh, bw = 9, 61
+        coefs = rng.integers(-2048, 2048, (bh, bw, 8, 8)).astype(np.int16)
+        high = 256 if table == "8-bit" else 65536
+        quant = rng.integers(1, high, (8, 8)).astype(np.uint16)
+        deq = (coefs.astype(np.int64) * quant).astype(np.int16)  # C's int product truncated to short
+        blocks = idct_stb_lanes(deq.reshape(-1, 8, 8)).reshape(bh, bw, 8, 8)
+        expected = blocks.transpose(0, 2, 1, 3).reshape(bh * 8, bw * 8)[:70, :481]
+        np.testing.assert_array_equal(component_plane(coefs, quant, 70, 481), expected)
+
+    def test_linear_path_at_its_bound(self):
+        """Coefficients as large as the proof of the linear range allows, signed like a row of the pass so
+        the column outputs come within 0.2% of +-16383: still the lane model's samples."""
+        rng = np.random.default_rng(5)
+        peak = int((16383 * 1024 - 512) // np.abs(_PASS).sum(axis=1).max())  # 548
+        coefs = rng.integers(-peak, peak + 1, (3, 150, 8, 8)).astype(np.int16)
+        flat = coefs.reshape(-1, 8, 8)
+        for n in range(0, len(flat), 3):
+            row = np.sign(_PASS[n % 8]).astype(np.int16) * (1 if n % 2 else -1)
+            flat[n] = row[:, None] * peak  # every lane of every column follows that row's signs
+        quant = np.ones((8, 8), np.uint16)
+        assert _in_linear_range(coefs, quant)
+        expected = idct_stb_lanes(flat).reshape(3, 150, 8, 8).transpose(0, 2, 1, 3).reshape(24, 1200)
+        np.testing.assert_array_equal(component_plane(coefs, quant, 24, 1200), expected)
+
+    def test_linear_range_bound(self):
+        coefs = np.zeros((2, 3, 8, 8), np.int16)
+        coefs[..., 0, 0] = 127
+        assert _in_linear_range(coefs, np.full((8, 8), 8))  # DC 1016: column outputs 4064
+        assert _in_linear_range(coefs, np.full((8, 8), 31))  # DC 3937: 15748
+        assert not _in_linear_range(coefs, np.full((8, 8), 33))  # DC 4191: 16764 > 16383
+        assert not _in_linear_range(coefs, np.full((8, 8), 200))  # 25400 > 16383: could wrap or saturate
 
 
 class TestUpsamplers:
@@ -131,6 +210,15 @@ class TestUpsamplers:
         out = upsample_stb(plane, 4, 1, 7, 2)
         assert out.tolist() == [[1, 1, 1, 1, 2, 2, 2], [3, 3, 3, 3, 4, 4, 4]]
 
+    @pytest.mark.parametrize("hs, vs", [(1, 1), (1, 2), (2, 1), (2, 2), (3, 2), (4, 4)])
+    def test_bands_equal_whole_plane(self, hs, vs):
+        # the decoder upsamples band by band: any split of the rows gives the same rows
+        plane = np.random.default_rng(hs * 10 + vs).integers(0, 256, (13, 11), dtype=np.uint8)
+        width, height = 11 * hs - 1, 13 * vs - 1
+        whole = upsample_stb(plane, hs, vs, width, height)
+        for start, stop in ((0, 5), (5, 6), (6, height)):
+            np.testing.assert_array_equal(upsample_rows_stb(plane, hs, vs, width, start, stop), whole[start:stop])
+
 
 class TestColour:
     def test_grey_axis(self):
@@ -142,6 +230,19 @@ class TestColour:
         # r = ((0<<20) + (1<<19) + 127 * (5743<<8)) >> 20 = 178; g and b clamp at 0
         out = ycbcr_to_rgb_stb(np.array([[0]], np.uint8), np.array([[128]], np.uint8), np.array([[255]], np.uint8))
         assert out[0, 0].tolist() == [178, 0, 0]
+
+    def test_every_chroma_pair_matches_the_fixed_point_formula(self):
+        # stb's scalar loop written out literally in int64, for all 65536 (cb, cr) and 6 luma values
+        y, cb, cr = (a.astype(np.int64) for a in np.meshgrid([0, 1, 77, 128, 254, 255], np.arange(256),
+                                                                np.arange(256), indexing="ij"))
+        y_fixed = (y << 20) + (1 << 19)
+        r = (y_fixed + (cr - 128) * _float2fixed(1.40200)) >> 20
+        mask = -0x10000  # 0xffff0000 on a 32-bit int
+        g = (y_fixed + (cr - 128) * -_float2fixed(0.71414) + (((cb - 128) * -_float2fixed(0.34414)) & mask)) >> 20
+        b = (y_fixed + (cb - 128) * _float2fixed(1.77200)) >> 20
+        expected = np.clip(np.stack([r, g, b], axis=-1), 0, 255).astype(np.uint8)
+        out = ycbcr_to_rgb_stb(y.astype(np.uint8), cb.astype(np.uint8), cr.astype(np.uint8))
+        np.testing.assert_array_equal(out, expected)
 
     def test_blinn(self):
         assert blinn_8x8(np.array([255, 128, 0]), np.array([255, 255, 77])).tolist() == [255, 128, 0]

@@ -2,7 +2,7 @@
 
 Source: nothings/stb ``stb_image.h`` v2.30 as vendored by ggml-org/llama.cpp at commit 0c1e570
 (``vendor/stb/stb_image.h``; llama.cpp calls ``stbi_load_from_memory(buf, len, &x, &y, &n, 3)`` in
-``tools/mtmd/mtmd-helper.cpp``). Functions ported (all of them vectorized over whole components):
+``tools/mtmd/mtmd-helper.cpp``). Functions ported (all vectorized, over components or bands of rows):
 
 1. header walk (``stbi__decode_jpeg_header``, ``stbi__process_marker``, ``stbi__process_frame_header``,
    ``stbi__process_scan_header``, ``stbi__decode_jpeg_image``): the same checks in the same order, a
@@ -16,7 +16,11 @@ Source: nothings/stb ``stb_image.h`` v2.30 as vendored by ggml-org/llama.cpp at 
 3. IDCT: ``stbi__idct_simd`` (SSE2), the kernel ``stbi__setup_jpeg`` selects on x86-64. It equals the
    scalar ``stbi__idct_block`` for ordinary coefficients but not for large ones: its sums of two inputs
    are 16-bit (``_mm_add_epi16`` wraps) and the column pass saturates to int16 (``_mm_packs_epi32``);
-   both are reproduced (see ``tests/oracles/stb_image/idct_blocks.npz``).
+   both are reproduced (see ``tests/oracles/stb_image/idct_blocks.npz``). Each pass is an integer linear
+   map between its roundings, so where no 16-bit sum can wrap and nothing saturates (proved for a whole
+   component from its largest coefficients, else checked per tile) the IDCT is two float64 matrix
+   products per tile of blocks, exact since no partial sum needs more than 35 of float64's 53 significant
+   bits; other blocks go through the lane-by-lane model ``idct_stb_lanes``.
 4. upsampling per component (``load_jpeg_image``'s ``stbi__resample``): ``hs, vs = h_max/h, v_max/v``;
    1x1 copy, 1x2 ``stbi__resample_row_v_2``, 2x1 ``stbi__resample_row_h_2`` (its last output pair is
    ``(3*in[w-2] + in[w-1] + 2) >> 2, in[w-1]``: the weights of the next-to-last output are swapped, the
@@ -26,10 +30,12 @@ Source: nothings/stb ``stb_image.h`` v2.30 as vendored by ggml-org/llama.cpp at 
    r//2 -1 (even r) or r//2 + 1 (odd r), clamped to the component.
 5. colour: 3 components -> ``stbi__YCbCr_to_RGB_simd`` with step 3, which never takes its SSE2 loop
    (only step 4 does) so the scalar fixed-point formula runs: ``(y << 20) + (1 << 19)``, constants
-   ``(int)(c * 4096.0f + 0.5f) << 8``, the Cb term of G masked with ``0xffff0000``, ``>> 20``, clamp.
+   ``(int)(c * 4096.0f + 0.5f) << 8``, the Cb term of G masked with ``0xffff0000``, ``>> 20``, clamp
+   (computed in int16 with every constant divided by 2^8: the same integers).
    RGB files (component ids 'R','G','B', or Adobe transform 0 without JFIF) are copied. 4 components:
    Adobe transform 0 = CMYK, ``stbi__blinn_8x8(c, k)``; 2 = YCCK, blinn of ``255 - rgb`` and K; other
-   = YCbCr with K ignored. 1 component: grey replicated.
+   = YCbCr with K ignored. 1 component: grey replicated. Steps 4 and 5 run band by band of output rows
+   (stb works row by row), which keeps their temporaries in cache.
 EXIF is ignored (stb has no EXIF support).
 
 Not exact, and said so in ``StbJpeg.approximate``: streams libjpeg reports as corrupt (stb decodes bad
@@ -484,9 +490,10 @@ def _idct_pass(row: np.ndarray, bias: np.int32, shift: int) -> np.ndarray:
     return out
 
 
-def idct_stb(blocks: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """stbi__idct_simd on every block: (N, 8, 8) dequantized int16 coefficients (natural order, row =
-    vertical frequency) -> (N, 8, 8) uint8 samples."""
+def idct_stb_lanes(blocks: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """stbi__idct_simd modelled lane by lane (16-bit wraps, 32-bit wraps, saturations all reproduced): exact
+    for every input, and the reference ``idct_stb`` falls back to. (N, 8, 8) dequantized int16 coefficients
+    (natural order, row = vertical frequency) -> (N, 8, 8) uint8 samples."""
     blocks = np.asarray(blocks, dtype=np.int16)
     n = blocks.shape[0]
     out = np.empty((n, 8, 8), np.uint8)
@@ -502,15 +509,115 @@ def idct_stb(blocks: np.ndarray, chunk: int = 4096) -> np.ndarray:
     return out
 
 
+# The fast path. Between its rounding steps a dct_pass is an integer linear map of its 8 input lanes, so
+# its matrix is its response to unit impulses (bias 0, shift 0; every entry is below 2^13, nothing wraps).
+# Lane 0 enters every output with weight 4096 (it is widened with << 12), so a bias b added before a
+# pass's shift is the same as b / 4096 added to lane 0.
+_PASS = _idct_pass(np.eye(8, dtype=np.int16), np.int32(0), 0).astype(np.int64)  # [output, input lane]
+
+# A block takes the linear path when every input lane of both passes lies in [-16384, 16383]: then the
+# 16-bit sums (r0 +- r4, r1 + r7, r3 + r5) stay in int16, the 32-bit sums stay below
+# 30610 * 16384 + bias < 2^31 (30610 = the largest row sum of |_PASS|), and _mm_packs_epi32 after the
+# column pass saturates nothing. Other blocks go through idct_stb_lanes.
+_LANE_MIN, _LANE_MAX = -16384, 16383
+
+# Column pass as a matrix product: [_PASS / 2^10 | 1] @ [coefficients ; constant row]. The constant row
+# carries 512 / 2^10 (the column bias, on every lane) plus, on lane 0 only, the row pass's bias
+# (65536 + (128 << 17)) / 4096 = 4112: an integer, so it passes the floor (the ">> 10") unchanged and is
+# already in place when the row pass starts. Every product and partial sum is a multiple of 2^-10 below
+# 2^25: exact in float64 whatever order BLAS adds in.
+_COLUMN_MATRIX = np.hstack([_PASS / 1024.0, np.ones((8, 1))])
+_COLUMN_CONSTANT = np.full(8, int(_BIAS_COLUMNS) / 1024.0)
+_COLUMN_CONSTANT[0] += int(_BIAS_ROWS) // 4096
+# Row pass: samples = floor(row lanes @ _PASS.T / 2^17) (bias in lane 0 already); multiples of 2^-17
+# below 2^14: exact in float64.
+_ROW_MATRIX = _PASS.T / float(1 << 17)
+# the check on the column pass's output, lane 0 included: it holds its value + 4112, so the one interval
+# for all lanes is [_LANE_MIN + 4112, _LANE_MAX]
+_MID_MIN, _MID_MAX = _LANE_MIN + int(_BIAS_ROWS) // 4096, _LANE_MAX
+# the uint8 range as int16 scalars (np.clip then skips its checks of Python-int bounds, once per call)
+_U8_MIN, _U8_MAX = np.int16(0), np.int16(255)
+#: blocks per matrix product (at most): a few hundred KiB that stay in cache, and products small enough
+#: that OpenBLAS runs them on one thread (m * n * k = 8 * 8 * 448 * 9 <= its 4 * 65536)
+IDCT_CHUNK = 448
+
+
+def _in_linear_range(coefs: np.ndarray, quant: np.ndarray) -> bool:
+    """Whether every block of a component provably takes the linear path, bounded from the largest
+    |coefficient| at each of the 64 positions: every dequantized value within +-16383 (so ``(short)`` does
+    not wrap either), and every column-pass sum S (before its bias) within +-(16383 * 1024 - 512), so the
+    pass's outputs ``(S + 512) >> 10``, the row pass's lanes, are within +-16383 too. Photos pass (their
+    bound on the sums stays below 12000 * 1024)."""
+    if coefs.size == 0:
+        return True
+    peak = np.maximum(coefs.max(axis=(0, 1)).astype(np.int64), -coefs.min(axis=(0, 1)).astype(np.int64))
+    deq_peak = peak * np.asarray(quant).astype(np.int64)  # [k, j]
+    column_peak = np.abs(_PASS) @ deq_peak  # [i, j]: bound on |S| over all blocks
+    return bool(deq_peak.max() <= _LANE_MAX and column_peak.max() <= _LANE_MAX * 1024 - 512)
+
+
+def _idct_plane(coefs: np.ndarray, quant: np.ndarray) -> np.ndarray:
+    """Dequantize and run stbi__idct_simd on a grid of blocks, exactly, as float64 matrix products.
+
+    ``coefs``: (bh, bw, 8, 8) quantized coefficients (natural order, row = vertical frequency); ``quant``:
+    (8, 8). Returns the (bh * 8, bw * 8) uint8 plane. Blocks are taken a tile of at most ``IDCT_CHUNK`` at
+    a time; unless ``_in_linear_range`` proves the whole component safe, each tile is checked and a block
+    outside the linear range (see ``_LANE_MIN``) is redone by ``idct_stb_lanes``.
+    """
+    bh, bw = coefs.shape[:2]
+    plane = np.empty((bh, 8, bw, 8), np.uint8)  # [block row, spatial row, block column, spatial column]
+    q16 = np.asarray(quant).astype(np.int16)  # a uint16 table wraps, as does the product below
+    outside = np.zeros((bh, bw), bool)
+    proven = _in_linear_range(coefs, quant)  # then no tile needs the two range checks
+    tw = max(1, min(bw, IDCT_CHUNK))
+    th = max(1, IDCT_CHUNK // tw)
+    deq = np.empty((th, tw, 8, 8), np.int16)  # [block row, block column, frequency row k, column j]
+    x = np.empty((th, 9, tw, 8))  # [block row, k (+ the constant row), block column, j]
+    x[:, 8] = _COLUMN_CONSTANT
+    cols = np.empty((th, 8, tw, 8))  # [block row, spatial row i, block column, lane j]
+    pix = np.empty((th, 8, tw, 8))  # [block row, spatial row i, block column, spatial column m], as the plane
+    samples = np.empty((th, 8, tw, 8), np.int16)
+    for r in range(0, bh, th):
+        for c in range(0, bw, tw):
+            tile = coefs[r:r + th, c:c + tw]
+            h, w = tile.shape[:2]
+            if (h, w) != (th, tw):
+                deq[...] = 0
+            np.multiply(tile, q16, out=deq[:h, :w])  # (short)(coef * dequant): int16 keeps the low 16 bits
+            if not proven and (deq.min() < _LANE_MIN or deq.max() > _LANE_MAX):
+                outside[r:r + h, c:c + w] |= ((deq < _LANE_MIN) | (deq > _LANE_MAX)).any(axis=(2, 3))[:h, :w]
+            np.copyto(x[:, :8], deq.transpose(0, 2, 1, 3))  # int16 -> float64: exact
+            np.matmul(_COLUMN_MATRIX, x.reshape(th, 9, -1), out=cols.reshape(th, 8, -1))  # per block row
+            np.floor(cols, out=cols)  # the column pass's ">> 10" (an arithmetic shift: floor)
+            if not proven and (cols.min() < _MID_MIN or cols.max() > _MID_MAX):
+                outside[r:r + h, c:c + w] |= ((cols < _MID_MIN) | (cols > _MID_MAX)).any(axis=(1, 3))[:h, :w]
+            np.matmul(cols.reshape(-1, 8), _ROW_MATRIX, out=pix.reshape(-1, 8))
+            # ">> 17", _mm_packs_epi32 and _mm_packus_epi16 together are floor, then clamp to [0, 255]. The
+            # cast to int16 truncates (|values| < 2^12 on the linear path), which differs from the floor only
+            # below 0, where the clamp gives 0 either way. (Blocks outside the range give garbage below
+            # 2^18 here, no overflow of the cast's int32 step; they are redone after the loop.)
+            np.copyto(samples, pix, casting="unsafe")
+            np.clip(samples, _U8_MIN, _U8_MAX, out=samples)
+            plane[r:r + h, :, c:c + w] = samples[:h, :, :w]
+    if outside.any():
+        by, bx = np.nonzero(outside)
+        plane[by, :, bx, :] = idct_stb_lanes(np.multiply(coefs[by, bx], q16, dtype=np.int16))
+    return plane.reshape(bh * 8, bw * 8)
+
+
+def idct_stb(blocks: np.ndarray) -> np.ndarray:
+    """stbi__idct_simd on every block: (N, 8, 8) dequantized int16 coefficients (natural order, row =
+    vertical frequency) -> (N, 8, 8) uint8 samples."""
+    blocks = np.asarray(blocks, dtype=np.int16).reshape(1, -1, 8, 8)  # one row of blocks
+    plane = _idct_plane(blocks, np.ones((8, 8), np.int16))
+    return np.ascontiguousarray(plane.reshape(8, -1, 8).transpose(1, 0, 2))
+
+
 # --- 2.+3. dequantize, IDCT, assemble a component plane -------------------------------------------------
 
 def component_plane(coefs: np.ndarray, quant: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """(blocks_high, blocks_wide, 8, 8) quantized coefficients -> (rows, cols) uint8 samples."""
-    bh, bw = coefs.shape[:2]
-    # (short)(coef * dequant): the int product truncated to 16 bits (gcc wraps)
-    deq = (coefs.astype(np.int32) * quant.astype(np.int32)).astype(np.int16)
-    pix = idct_stb(deq.reshape(-1, 8, 8)).reshape(bh, bw, 8, 8)
-    return pix.transpose(0, 2, 1, 3).reshape(bh * 8, bw * 8)[:rows, :cols]
+    return _idct_plane(coefs, quant)[:rows, :cols]
 
 
 def _dc_overflow(coefs: np.ndarray, q0: int) -> bool:
@@ -522,68 +629,88 @@ def _dc_overflow(coefs: np.ndarray, q0: int) -> bool:
 # --- 4. upsampling ---------------------------------------------------------------------------------------
 
 # stb's resamplers add at most 16 samples with small weights (<= 16 * 255 + 8): int16 holds every sum,
-# as stb's own SIMD kernel does in 16-bit lanes, and halves the memory traffic of int32.
+# as stb's own SIMD kernel does in 16-bit lanes, and halves the memory traffic of int32. Their results
+# are stbi_uc, all in [0, 255]; a horizontally doubled row is built as its even and its odd outputs, then
+# interleaved. Each output row depends on at most three input rows, so a band of rows is upsampled on its
+# own (the decoder goes band by band).
 
-def _vertical_pair(plane: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """(near, far) rows for vs == 2: near = row r//2; far = r//2 - 1 for even r, r//2 + 1 for odd r,
-    clamped to the component (the line0/line1 walk in load_jpeg_image). int16."""
-    r = np.arange(height)
-    k = r // 2
-    far = np.where(r % 2 == 0, np.maximum(k - 1, 0), np.minimum(k + 1, plane.shape[0] - 1))
-    return plane[k].astype(np.int16), plane[far].astype(np.int16)
+def _vertical_sum(plane: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``3 * near + far`` (int16, one row per entry of ``rows``) for vs == 2: near = row r//2; far = r//2 - 1
+    for even r, r//2 + 1 for odd r, clamped to the component (the line0/line1 walk in load_jpeg_image)."""
+    k = rows // 2
+    far = np.where(rows % 2 == 0, np.maximum(k - 1, 0), np.minimum(k + 1, plane.shape[0] - 1))
+    t = plane[k].astype(np.int16)
+    t *= 3
+    t += plane[far]
+    return t
+
+
+def _interleave(even: np.ndarray, odd: np.ndarray) -> np.ndarray:
+    """(R, w) samples (0..255) at even and at odd output columns -> (R, 2w) uint8. Each (even, odd) pair
+    is one little-endian uint16: two whole-array operations instead of two strided stores."""
+    pairs = odd.astype("<u2")
+    pairs <<= 8
+    np.bitwise_or(pairs, even, out=pairs, casting="unsafe")
+    return pairs.view(np.uint8)
 
 
 def _h2(a: np.ndarray) -> np.ndarray:
-    """stbi__resample_row_h_2 on every row of ``a`` (int16 (R, w)) -> (R, 2w)."""
+    """stbi__resample_row_h_2 on every row of ``a`` ((R, w) samples) -> (R, 2w) uint8."""
     rows, w = a.shape
-    out = np.empty((rows, 2 * w), np.int16)
     if w == 1:
-        out[:, 0] = out[:, 1] = a[:, 0]
-        return out
-    out[:, 0] = a[:, 0]
-    out[:, 1] = (a[:, 0] * 3 + a[:, 1] + 2) >> 2
-    n3 = 3 * a[:, 1:-1] + 2
-    out[:, 2:2 * w - 2:2] = (n3 + a[:, :-2]) >> 2
-    out[:, 3:2 * w - 2:2] = (n3 + a[:, 2:]) >> 2
-    out[:, 2 * w - 2] = (a[:, w - 2] * 3 + a[:, w - 1] + 2) >> 2  # stb's swapped weights at the end
-    out[:, 2 * w - 1] = a[:, w - 1]
-    return out
+        return np.repeat(a, 2, axis=1).astype(np.uint8)
+    a = a.astype(np.int16)
+    n3 = 3 * a + 2
+    even, odd = np.empty_like(a), np.empty_like(a)
+    np.add(n3[:, :-1], a[:, 1:], out=odd[:, :-1])  # out[2i + 1] = (3 * in[i] + in[i + 1] + 2) >> 2
+    odd >>= 2
+    odd[:, -1] = a[:, -1]  # out[2w - 1] = in[w - 1]
+    np.add(n3[:, 1:-1], a[:, :-2], out=even[:, 1:-1])  # out[2i] = (3 * in[i] + in[i - 1] + 2) >> 2
+    even >>= 2
+    even[:, 0] = a[:, 0]  # out[0] = in[0]
+    even[:, -1] = odd[:, -2]  # stb's swapped weights: out[2w - 2] = (3 * in[w - 2] + in[w - 1] + 2) >> 2
+    return _interleave(even, odd)
 
 
 def _hv2(t: np.ndarray) -> np.ndarray:
-    """stbi__resample_row_hv_2(_simd) horizontal half on t = 3*near + far (int16 (R, w)) -> (R, 2w)."""
+    """stbi__resample_row_hv_2(_simd) horizontal half on t = 3*near + far ((R, w) int16) -> (R, 2w) uint8."""
     rows, w = t.shape
-    out = np.empty((rows, 2 * w), np.int16)
     if w == 1:
-        out[:, 0] = out[:, 1] = (t[:, 0] + 2) >> 2
-        return out
-    out[:, 0] = (t[:, 0] + 2) >> 2
-    t3 = 3 * t + 8
-    out[:, 2::2] = (t3[:, 1:] + t[:, :-1]) >> 4  # (3 * t[i] + t[i - 1] + 8) >> 4
-    out[:, 1:-1:2] = (t3[:, :-1] + t[:, 1:]) >> 4  # (3 * t[i] + t[i + 1] + 8) >> 4
-    out[:, 2 * w - 1] = (t[:, w - 1] + 2) >> 2
-    return out
+        return np.repeat((t + 2) >> 2, 2, axis=1).astype(np.uint8)
+    t3 = 3 * t
+    t3 += 8
+    even, odd = np.empty_like(t), np.empty_like(t)
+    np.add(t3[:, 1:], t[:, :-1], out=even[:, 1:])  # out[2i] = (3 * t[i] + t[i - 1] + 8) >> 4
+    even[:, 0] = 4 * t[:, 0] + 8  # out[0] = (t[0] + 2) >> 2, at the same scale
+    np.add(t3[:, :-1], t[:, 1:], out=odd[:, :-1])  # out[2i + 1] = (3 * t[i] + t[i + 1] + 8) >> 4
+    odd[:, -1] = 4 * t[:, -1] + 8  # out[2w - 1] = (t[w - 1] + 2) >> 2
+    even >>= 4
+    odd >>= 4
+    return _interleave(even, odd)
+
+
+def upsample_rows_stb(plane: np.ndarray, hs: int, vs: int, width: int, start: int, stop: int) -> np.ndarray:
+    """Output rows ``start:stop`` of one component upsampled by (hs, vs) with the resampler stb picks ->
+    (stop - start, width) uint8 (a view of ``plane`` for 1x1)."""
+    if hs == 1 and vs == 1:  # resample_row_1
+        return plane[start:stop, :width]
+    if hs == 1 and vs == 2:  # stbi__resample_row_v_2
+        t = _vertical_sum(plane, np.arange(start, stop))[:, :width]
+        t += 2
+        t >>= 2
+        return t.astype(np.uint8)
+    if hs == 2 and vs == 1:  # stbi__resample_row_h_2
+        return _h2(plane[start:stop])[:, :width]
+    if hs == 2 and vs == 2:  # stbi__resample_row_hv_2_simd
+        return _hv2(_vertical_sum(plane, np.arange(start, stop)))[:, :width]
+    # stbi__resample_row_generic: nearest, row r // vs
+    w_lores = -(-width // hs)
+    return np.repeat(plane[np.arange(start, stop) // vs, :w_lores], hs, axis=1)[:, :width]
 
 
 def upsample_stb(plane: np.ndarray, hs: int, vs: int, width: int, height: int) -> np.ndarray:
     """One component plane -> (height, width) uint8 with the resampler stb picks for (hs, vs)."""
-    if hs == 1 and vs == 1:  # resample_row_1
-        out = plane[:height, :width]
-    elif hs == 1 and vs == 2:  # stbi__resample_row_v_2
-        near, far = _vertical_pair(plane, height)
-        out = (3 * near + far + 2) >> 2
-        out = out[:, :width]
-    elif hs == 2 and vs == 1:  # stbi__resample_row_h_2
-        out = _h2(plane[:height].astype(np.int16))[:, :width]
-    elif hs == 2 and vs == 2:  # stbi__resample_row_hv_2_simd
-        near, far = _vertical_pair(plane, height)
-        near *= 3
-        near += far
-        out = _hv2(near)[:, :width]
-    else:  # stbi__resample_row_generic: nearest, row r // vs
-        w_lores = -(-width // hs)
-        out = np.repeat(plane[np.arange(height) // vs, :w_lores], hs, axis=1)[:, :width]
-    return np.ascontiguousarray(out, dtype=np.uint8)
+    return np.ascontiguousarray(upsample_rows_stb(plane, hs, vs, width, 0, height))
 
 
 # --- 5. colour -------------------------------------------------------------------------------------------
@@ -596,27 +723,46 @@ def _float2fixed(x: float) -> int:
 _CR_R, _CR_G = _float2fixed(1.40200), -_float2fixed(0.71414)
 _CB_G, _CB_B = -_float2fixed(0.34414), _float2fixed(1.77200)
 
+#: rows per band of the upsampling and colour conversion (their temporaries stay in cache)
+COLOUR_BAND = 128
 
-def _colour_offsets() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-chroma offsets of stb's fixed-point YCbCr->RGB.
 
-    ``(y << 20) + (1 << 19) + term >> 20`` equals ``y + ((1 << 19) + term >> 20)`` since ``y << 20`` is a
-    multiple of 2^20, so each channel is ``y`` plus an offset that depends on the chroma only: R on Cr,
-    B on Cb, G on (Cb, Cr). Tabulating it gives the same integers as the per-pixel formula.
+def _scaled_int16(c: np.ndarray, k: int, bias: int) -> np.ndarray:
+    """``(c * k + bias) >> 8`` for int16 ``c`` in [-128, 127], in int16 without overflow: with
+    k = 256 * hi + lo and |lo| <= 128, it is ``c * hi + ((c * lo + bias) >> 8)`` (c * hi * 256 is a multiple
+    of 256, so it leaves the floor unchanged); every intermediate stays within +-2^15 for |k| < 2^13."""
+    hi = (k + 128) >> 8
+    lo = k - 256 * hi
+    t = c * np.int16(lo)
+    t += np.int16(bias)
+    t >>= 8
+    t += c * np.int16(hi)
+    return t
+
+
+def _ycbcr_rows(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, out: np.ndarray) -> None:
+    """stbi__YCbCr_to_RGB_simd's scalar loop on a band of rows, written into ``out`` (rows, W, 3) uint8.
+
+    stb computes ``((y << 20) + (1 << 19) + chroma terms) >> 20`` with every constant K a multiple of 2^8
+    (stbi__float2fixed ends in ``<< 8``). Since ``y << 20`` is a multiple of 2^20 and floor(floor(z) / n)
+    = floor(z / n), that is ``y + ((c * (K >> 8) + 2048) >> 8 >> 4)``, small enough for int16. For G the Cb
+    term ``(c * K) & 0xffff0000`` is ``((c * (K >> 8)) >> 8) << 16``, so G's offset is
+    ``((cr term >> 8) + (cb term >> 8)) >> 4``. The same integers as stb's formula for all 2^24 inputs.
     """
-    c = np.arange(256, dtype=np.int32) - 128  # cr = pcr[i] - 128; cb = pcb[i] - 128
-    d_r = ((1 << 19) + c * _CR_R) >> 20
-    d_b = ((1 << 19) + c * _CB_B) >> 20
-    # G: cr * -F(0.71414) + ((cb * -F(0.34414)) & 0xffff0000), indexed [cb, cr]
-    d_g = ((1 << 19) + c[None, :] * _CR_G + ((c[:, None] * _CB_G) & np.int32(-65536))) >> 20
-    return d_r.astype(np.int16), d_g.astype(np.int16).ravel(), d_b.astype(np.int16)
-
-
-_D_R, _D_G, _D_B = _colour_offsets()
-
-
-#: rows per band of the colour conversion (its temporaries stay in cache)
-COLOUR_BAND = 64
+    y16 = y.astype(np.int16)
+    cr_c = cr.astype(np.int16)
+    cr_c -= 128
+    cb_c = cb.astype(np.int16)
+    cb_c -= 128
+    r = _scaled_int16(cr_c, _CR_R >> 8, 2048)  # 2048: the rounding (1 << 19) at this scale
+    g = _scaled_int16(cr_c, _CR_G >> 8, 2048)
+    g += _scaled_int16(cb_c, _CB_G >> 8, 0)  # the Cb term of G, masked with 0xffff0000
+    b = _scaled_int16(cb_c, _CB_B >> 8, 2048)
+    for k, term in enumerate((r, g, b)):
+        term >>= 4
+        term += y16
+        np.clip(term, _U8_MIN, _U8_MAX, out=term)  # the "(unsigned) r > 255" clamp
+        out[..., k] = term
 
 
 def ycbcr_to_rgb_stb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
@@ -624,13 +770,7 @@ def ycbcr_to_rgb_stb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarra
     out = np.empty(y.shape + (3,), np.uint8)
     for r in range(0, y.shape[0], COLOUR_BAND):
         rows = slice(r, r + COLOUR_BAND)
-        y16 = y[rows].astype(np.int16)
-        cbcr = (cb[rows].astype(np.uint16) << 8) | cr[rows]
-        band = out[rows]
-        for k, offset in enumerate((_D_R.take(cr[rows]), _D_G.take(cbcr), _D_B.take(cb[rows]))):
-            offset += y16
-            np.clip(offset, 0, 255, out=offset)  # the "(unsigned) r > 255" clamp
-            band[..., k] = offset
+        _ycbcr_rows(y[rows], cb[rows], cr[rows], out[rows])
     return out
 
 
@@ -665,6 +805,41 @@ def _planes_from_coefficients(co: JpegCoefficients, walk: _Walk, progressive: bo
                 raise _StbRefuses("can't merge dc and ac")
         planes.append(component_plane(own, quant, comp.height, comp.width))
     return planes
+
+
+_COLOUR_LABELS = {"grey": "grey replicated", "rgb": "RGB components copied", "cmyk": "Adobe CMYK (blinn)",
+                  "ycck": "Adobe YCCK (YCbCr->RGB, then blinn of 255-rgb and K)", "ycbcr": "YCbCr->RGB fixed point"}
+
+
+def _colour_kind(n: int, rgb_ids: int, walk: _Walk) -> str:
+    """Which output conversion load_jpeg_image applies (a key of ``_COLOUR_LABELS``)."""
+    if n == 1:
+        return "grey"
+    if n == 3 and (rgb_ids == 3 or (walk.app14 == 0 and not walk.jfif)):
+        return "rgb"
+    if n == 4 and walk.app14 == 0:
+        return "cmyk"
+    if n == 4 and walk.app14 == 2:
+        return "ycck"
+    return "ycbcr"
+
+
+def _colour_rows(kind: str, up: list, out: np.ndarray) -> None:
+    """load_jpeg_image's colour step on a band of upsampled component rows, written into ``out`` (rows, W, 3)
+    uint8, a band of the decoder's result."""
+    if kind == "grey":
+        out[...] = up[0][..., None]
+    elif kind == "rgb":
+        for k in range(3):
+            out[..., k] = up[k]
+    elif kind == "cmyk":
+        for k in range(3):
+            out[..., k] = blinn_8x8(up[k], up[3])
+    else:
+        _ycbcr_rows(up[0], up[1], up[2], out)
+        if kind == "ycck":
+            for k in range(3):
+                out[..., k] = blinn_8x8(255 - out[..., k], up[3])
 
 
 def decode_jpeg_stb_full(data: bytes) -> StbJpeg:
@@ -704,25 +879,15 @@ def decode_jpeg_stb_full(data: bytes) -> StbJpeg:
     except _StbRefuses as e:
         raise BadImage(f"stb_image refuses this JPEG: {e}") from None
     h_max, v_max = max(c[1] for c in comps), max(c[2] for c in comps)
-    up = [upsample_stb(p, h_max // c[1], v_max // c[2], width, height) for p, c in zip(planes, comps)]
+    factors = [(h_max // c[1], v_max // c[2]) for c in comps]
     n = len(comps)
-    is_rgb = n == 3 and (rgb_ids == 3 or (walk.app14 == 0 and not walk.jfif))
-    if n == 1:
-        rgb = np.repeat(up[0][:, :, None], 3, axis=2)
-        colour = "grey replicated"
-    elif n == 3 and is_rgb:
-        rgb = np.stack(up, axis=-1)
-        colour = "RGB components copied"
-    elif n == 4 and walk.app14 == 0:
-        rgb = np.stack([blinn_8x8(up[k], up[3]) for k in range(3)], axis=-1)
-        colour = "Adobe CMYK (blinn)"
-    elif n == 4 and walk.app14 == 2:
-        ycc = ycbcr_to_rgb_stb(up[0], up[1], up[2])
-        rgb = np.stack([blinn_8x8(255 - ycc[..., k], up[3]) for k in range(3)], axis=-1)
-        colour = "Adobe YCCK (YCbCr->RGB, then blinn of 255-rgb and K)"
-    else:
-        rgb = ycbcr_to_rgb_stb(up[0], up[1], up[2])
-        colour = "YCbCr->RGB fixed point" + (", 4th component ignored" if n == 4 else "")
+    kind = _colour_kind(n, rgb_ids, walk)
+    rgb = np.empty((height, width, 3), np.uint8)
+    for r in range(0, height, COLOUR_BAND):  # load_jpeg_image works row by row; bands keep data in cache
+        stop = min(height, r + COLOUR_BAND)
+        up = [upsample_rows_stb(p, hs, vs, width, r, stop) for p, (hs, vs) in zip(planes, factors)]
+        _colour_rows(kind, up, rgb[r:stop])
+    colour = _COLOUR_LABELS[kind] + (", 4th component ignored" if kind == "ycbcr" and n == 4 else "")
     info = {"width": width, "height": height, "components": n, "progressive": progressive,
             "sampling": "/".join(f"{c[1]}x{c[2]}" for c in comps), "colour": colour,
             "decoder": STB_VERSION + " (numpy port)"}
