@@ -41,8 +41,8 @@ import make_sweep_corpus  # noqa: E402
 
 PRESETS = "llama-3.2-vision,qwen2-vl"
 IMPLS = "reference,hf-pil,ollama"  # ollama has no qwen2-vl: that preset runs reference and hf-pil
-#: what the tests that start new processes (kill -9 and resume, a Dask cluster) sweep: numpy ports only, so
-#: a new process imports neither torch nor transformers (~5 CPU-s each); the local pool test sweeps IMPLS
+#: what the tests that start new processes (a local pool, kill -9 and resume, a Dask cluster) sweep: numpy
+#: ports only, so a new process imports neither torch nor transformers (~5 CPU-s each)
 PORT_PRESETS = "gemma-3,qwen2.5-vl"
 PORT_IMPLS = "llamacpp,ollama"
 KEEP = 2
@@ -278,11 +278,14 @@ def wait_gone(pids: list[int], timeout: float = 20) -> bool:
 
 
 class TestSameRowsEverywhere:
-    def test_local_workers(self, serial, corpus, tmp_path):
+    def test_local_workers(self, serial_ports, corpus, tmp_path):
+        """A local pool of two processes gives the rows of the serial run (the ports: the pool's new processes
+        import no torch; every impl runs on a pool in ``parity golden check``, whose goldens are the serial
+        traces)."""
         out = tmp_path / "results"
-        code, _ = run_cli(*sweep_argv(corpus["inputs"], out, "--workers", "2"))
+        code, _ = run_cli(*sweep_argv(corpus["inputs"], out, "--workers", "2", ports=True))
         assert code == 1
-        assert db_content(out) == serial["content"]
+        assert db_content(out) == serial_ports["content"]
         peak = json.loads(sqlite3.connect(out / "results.sqlite").execute("SELECT peak_rss_mib FROM runs").fetchone()[0])
         assert len(peak) == 2  # two worker processes really ran tasks
 
