@@ -72,8 +72,13 @@ def canonical_bytes(value: StageValue) -> bytes:
 
 
 def canonical_nbytes(value: StageValue) -> int:
-    """len(canonical_bytes(value)), without building the bytes."""
-    return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in _canonical_parts(value))
+    """len(canonical_bytes(value)), without building the bytes (nor a canonical copy of an array)."""
+    if isinstance(value, dict):
+        return len(json.dumps(value, sort_keys=True, separators=(",", ":")).encode())
+    if isinstance(value, tuple):
+        return sum(canonical_nbytes(v) for v in value)
+    arr = np.asarray(value)
+    return arr.size * arr.dtype.itemsize
 
 
 def digest(name: str, value: StageValue) -> str:
@@ -162,6 +167,11 @@ class StageRecord:
         return tuple(int(s) for s in self.value.shape)
 
     @property
+    def shape_json(self) -> list:
+        """``shape`` as JSON writes it: a list, or a list of lists for a ragged stage."""
+        return [list(s) for s in self.shape] if self.kind == "ragged" else list(self.shape)
+
+    @property
     def nbytes(self) -> int:
         return canonical_nbytes(self.value)
 
@@ -172,7 +182,7 @@ class StageRecord:
             "name": self.name,
             "kind": self.kind,
             "dtype": self.dtype,
-            "shape": [list(s) for s in self.shape] if self.kind == "ragged" else list(self.shape),
+            "shape": self.shape_json,
             "layout": self.layout,
             **({"sha1": self.sha1} if sha1 else {}),
             "sha256": self.sha256,

@@ -1,4 +1,5 @@
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -29,6 +30,14 @@ class TestStageRecord:
         value = StageRecord("x", make(np.arange(12, dtype=np.uint16).reshape(3, 4)), "HW").value
         assert value.flags.c_contiguous and value.dtype.byteorder in "=<|"
         assert np.shares_memory(value, np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")))
+
+    @pytest.mark.parametrize("value", [np.arange(24, dtype=">f4").reshape(2, 3, 4).transpose(2, 0, 1),
+                                       (np.zeros((2, 3), np.uint8), np.ones((1, 5), np.int64)),
+                                       {"grid": [1, 2], "note": "é"}], ids=["array", "ragged", "plan"])
+    def test_nbytes_and_json_shape(self, value):
+        rec = StageRecord("x", value, "any")
+        assert rec.nbytes == len(canonical_bytes(rec.value))
+        assert rec.to_dict()["shape"] == rec.shape_json == json.loads(json.dumps(rec.shape_json))
 
     def test_value_is_a_read_only_copy(self):
         arr = np.zeros((2, 2), np.uint8)

@@ -106,20 +106,8 @@ def case_key(preset: str, impl: str, image: str) -> str:
     return f"{preset}/{impl}/{image}"
 
 
-def json_shape(rec: StageRecord) -> list:
-    return [list(s) for s in rec.shape] if rec.kind == "ragged" else list(rec.shape)
-
-
-def value_nbytes(rec: StageRecord) -> int:
-    """Bytes of the stage's arrays (without building its canonical bytes)."""
-    if rec.kind == "plan":
-        return 0
-    parts = rec.value if rec.kind == "ragged" else (rec.value,)
-    return int(sum(np.asarray(p).nbytes for p in parts))
-
-
 def stage_entry(rec: StageRecord) -> dict[str, Any]:
-    e: dict[str, Any] = {"sha256": rec.sha256, "shape": json_shape(rec), "dtype": rec.dtype, "layout": rec.layout,
+    e: dict[str, Any] = {"sha256": rec.sha256, "shape": rec.shape_json, "dtype": rec.dtype, "layout": rec.layout,
                          "approximate": rec.approximate, "array": False}
     if rec.kind == "plan" and rec.name != "plan":  # the plan itself is stored once, as the case's "plan"
         e["value"] = rec.value
@@ -248,7 +236,7 @@ class GoldenStore:
             e = stage_entry(r)
             is_int = r.kind != "plan" and r.dtype != "none" and np.dtype(r.dtype).kind in "iub"
             cap = ARRAY_MAX_BYTES if is_int else ARRAY_MAX_FLOAT_BYTES
-            e["array"] = bool(store_arrays and r.kind != "plan" and value_nbytes(r) <= cap)
+            e["array"] = bool(store_arrays and r.kind != "plan" and r.nbytes <= cap)
             stages[r.name] = e
         entry: dict[str, Any] = {"impl_version": impl_version, "environment": env_id(self.env), "stages": stages}
         plan = next((r.value for r in records if r.kind == "plan" and r.name == "plan"), None)
