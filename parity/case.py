@@ -22,7 +22,7 @@ from parity.families.base import summary_of
 from parity.impls import IMPLS, ImageInput, Impl, get_impl, impls_for
 from parity.impls.base import injected
 from parity.presets import Preset
-from parity.trace import Trace
+from parity.trace import FULL_HASHES, Trace
 
 #: stages that ``--from-stage`` can inject (the same pixels fed to every impl)
 INJECTABLE = ("decode",)
@@ -59,8 +59,8 @@ class CaseResult:
         """Per impl, the plan's geometry summary: resized size, canvas, grid, image count and tokens."""
         return {name: summary_of(t.plan) for name, t in self.traces.items() if "plan" in t}
 
-    def to_dict(self, sha1: bool = True) -> dict[str, Any]:
-        """JSON-able case (no array values); ``sha1=False``: stages carry sha256 only."""
+    def to_dict(self, hashes: tuple[str, ...] = FULL_HASHES) -> dict[str, Any]:
+        """JSON-able case (no array values); each stage with the named ``hashes``."""
         return {
             "preset": self.preset.name,
             "family": self.preset.family,
@@ -70,7 +70,7 @@ class CaseResult:
             "passed": self.passed,
             "geometry": self.geometry(),
             "impls": {name: {"version": IMPLS[name].version if name in IMPLS else "",
-                             "trace": t.to_dict(sha1=sha1)} for name, t in self.traces.items()},
+                             "trace": t.to_dict(hashes=hashes)} for name, t in self.traces.items()},
             "errors": self.errors,
             "diffs": {name: d.to_dict() for name, d in self.diffs.items()},
             "diagnoses": {name: d.to_dict() for name, d in self.diagnoses.items()},

@@ -29,6 +29,7 @@ from parity.decode.profiles import DecodeCache
 from parity.errors import ParityError
 from parity.impls import IMPLS
 from parity.presets import Preset, get_preset
+from parity.trace import FAST_HASH, FULL_HASHES
 
 #: an observer sees each case while its traces are alive and may add JSON-able data to its dict
 Observer = Callable[[CaseResult, dict], None]
@@ -50,9 +51,14 @@ class Job:
     called once per process with ``args`` to build the observer."""
 
     observers: tuple[tuple[str, tuple], ...] = ()
-    # False: traces only, no impl-vs-baseline diffs and no stage sha1 in the case dicts (a golden check or
-    # update, which identify stages by sha256 alone)
+    # False: traces only, no impl-vs-baseline diffs, and the case dicts' stages carry only the fast hash (a
+    # golden check or update: it compares the records themselves with the store)
     compare: bool = True
+
+    @property
+    def hashes(self) -> tuple[str, ...]:
+        """The hashes of each stage in the case dicts."""
+        return FULL_HASHES if self.compare else (FAST_HASH,)
 
 
 @dataclass
@@ -111,9 +117,9 @@ def _worker_observers(job: Job) -> tuple[Observer, ...]:
     return build_observers(job)
 
 
-def case_dict(case: CaseResult, elapsed_s: float, sha1: bool = True) -> dict[str, Any]:
-    """A CaseResult as JSON-able data (no array values; plans whole; stage sha1s unless ``sha1`` is False)."""
-    d = case.to_dict(sha1=sha1)
+def case_dict(case: CaseResult, elapsed_s: float, hashes: tuple[str, ...] = FULL_HASHES) -> dict[str, Any]:
+    """A CaseResult as JSON-able data (no array values; plans whole; each stage with the named ``hashes``)."""
+    d = case.to_dict(hashes=hashes)
     d["elapsed_s"] = round(elapsed_s, 3)
     d["first_divergences"] = {name: diff.get("first_divergence") for name, diff in d["diffs"].items()}
     return d
@@ -139,7 +145,7 @@ def run_task(task: Task, job: Job = Job(), observers: Sequence[Observer] | None 
         except Exception as e:  # an impl failing outside its run: recorded, the run goes on
             msg = str(e) if isinstance(e, ParityError) else f"{type(e).__name__}: {e}"
             case = failed_case(preset, task.image, impls, msg)
-        d = case_dict(case, time.monotonic() - t, sha1=job.compare)
+        d = case_dict(case, time.monotonic() - t, hashes=job.hashes)
         d["decode_cache"] = {"hits": decode_cache.hits, "misses": decode_cache.misses}
         for observe in observers:
             observe(case, d)

@@ -89,6 +89,40 @@ class TestCheck:
         assert report.cases_checked == 1 and report.stages_checked == 5
         assert "passed" in render_golden_report(report.to_dict())
 
+    def test_the_check_compares_the_fast_hash_and_never_takes_a_sha256_when_equal(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        entry = manifest(tmp_path)["cases"]["toy/toy-impl/img.png"]
+        tr = make_trace()
+        assert all(entry["stages"][r.name]["xxh3_128"] == r.xxh3_128 for r in tr.stages)
+        assert check([produced(tr)], tmp_path).passed
+        assert not any("sha256" in r.__dict__ for r in tr.stages if r.kind != "plan")
+
+    def test_a_wrong_fast_hash_fails_even_with_the_right_sha256(self, tmp_path):
+        """What the check compares is the XXH3-128 (a golden whose sha256 alone matches does not pass)."""
+        update([produced(make_trace())], tmp_path)
+        m = manifest(tmp_path)
+        m["cases"]["toy/toy-impl/img.png"]["stages"]["resize"]["xxh3_128"] = "0" * 32
+        write_json_atomic(tmp_path / "manifest.json", m)
+        report = check([produced(make_trace())], tmp_path)
+        assert [(x.stage, x.what) for x in report.mismatches] == [("resize", "sha256")]
+
+    def test_a_golden_without_the_fast_hash_is_checked_by_sha256(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        m = manifest(tmp_path)
+        for st in m["cases"]["toy/toy-impl/img.png"]["stages"].values():
+            del st["xxh3_128"]
+        write_json_atomic(tmp_path / "manifest.json", m)
+        assert check([produced(make_trace())], tmp_path).passed
+        report = check([produced(make_trace(offset=1))], tmp_path)
+        assert {x.stage for x in report.mismatches} == {"resize", "tiles", "normalize"}
+
+    def test_a_changed_stage_is_reported_with_both_sha256(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        changed = make_trace(offset=2)
+        m = next(x for x in check([produced(changed)], tmp_path).mismatches if x.stage == "resize")
+        assert m.expected["sha256"] == make_trace()["resize"].sha256
+        assert m.obtained["sha256"] == changed["resize"].sha256 != m.expected["sha256"]
+
     def test_check_never_writes_goldens(self, tmp_path):
         update([produced(make_trace())], tmp_path, array_images=["img.png"])
         before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
@@ -368,6 +402,8 @@ class TestGate:
          "case 'k' stage 'pack' has no 'sha256' string"),
         ('{"schema_version": 1, "environments": {}, "cases": {"k": {"stages": {"pack": {"sha256": "ab"}}}}}',
          "needs a 'shape' list and a 'dtype' string"),
+        ('{"schema_version": 1, "environments": {}, "cases": {"k": {"stages": {"pack": {"sha256": "ab", '
+         '"xxh3_128": "XYZ"}}}}}', "case 'k' stage 'pack': 'xxh3_128' is not a 32-digit hex string"),
         ('{"schema_version": 1, "environments": {}, "cases": {"k": {"stages": {}, "plan": []}}}',
          "'plan' is not an object"),
         ('{"schema_version": 2, "environments": {}, "cases": {}}', "has schema_version 2, expected 1"),

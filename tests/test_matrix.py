@@ -233,7 +233,7 @@ def test_parity_matrix_writes_reports_and_exit_code(tmp_path):
     assert main(args) == 0
     m = json.loads((gold / "manifest.json").read_text())
     key = next(iter(m["cases"]))
-    m["cases"][key]["stages"]["decode"]["sha256"] = "0" * 64
+    m["cases"][key]["stages"]["decode"]["xxh3_128"] = "0" * 32  # what a check compares
     (gold / "manifest.json").write_text(json.dumps(m))
     assert main(args) == 1
     assert json.loads((out / "results.json").read_text())["golden"]["by_stage"] == {"decode": [key]}
@@ -287,14 +287,16 @@ def test_traces_only_cases_skip_the_diffs_but_not_the_traces():
         assert [r.sha256 for r in trace.stages] == [r.sha256 for r in light.traces[name].stages]
 
 
-def test_traces_only_case_dicts_carry_sha256_and_never_take_a_sha1():
-    """A golden check identifies stages by sha256: its case dicts leave the sha1 (a second pass over every
-    byte) out, and no record computes one; a normal run's dicts have both."""
+def test_traces_only_case_dicts_carry_the_fast_hash_and_never_take_sha1_or_sha256():
+    """A golden check compares stages by XXH3-128: its case dicts leave sha1 and sha256 out (each a pass over
+    every byte at ~2 GB/s), and no array record computes one; a normal run's dicts have both."""
     task = Task(str(IMAGES / "oddpad_501x300.png"), (("llava-1.6", ("reference", "llamacpp")),))
     seen = []
     light = run_task(task, Job(compare=False), observers=[lambda case, d: seen.append(case)])[0]
     stages = [s for impl in light["impls"].values() for s in impl["trace"]["stages"]]
-    assert stages and all("sha1" not in s and len(s["sha256"]) == 64 for s in stages)
-    assert not any("sha1" in rec.__dict__ for t in seen[0].traces.values() for rec in t.stages)
+    assert stages and all("sha1" not in s and "sha256" not in s and len(s["xxh3_128"]) == 32 for s in stages)
+    arrays = [rec for t in seen[0].traces.values() for rec in t.stages if rec.kind != "plan"]
+    assert arrays and not any({"sha1", "sha256"} & set(rec.__dict__) for rec in arrays)
     full = run_task(task, Job())[0]
-    assert all(len(s["sha1"]) == 40 for impl in full["impls"].values() for s in impl["trace"]["stages"])
+    assert all(len(s["sha1"]) == 40 and len(s["sha256"]) == 64
+               for impl in full["impls"].values() for s in impl["trace"]["stages"])

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import xxhash
 
 from parity.trace import StageRecord, Trace, TraceBuilder, canonical_bytes
 
@@ -14,6 +15,31 @@ class TestStageRecord:
         raw = arr.astype("<f4").tobytes(order="C")
         assert rec.sha1 == hashlib.sha1(raw).hexdigest()
         assert rec.sha256 == hashlib.sha256(raw).hexdigest()
+        assert rec.xxh3_128 == xxhash.xxh3_128(raw).hexdigest()
+
+    @pytest.mark.parametrize("value", [np.arange(24, dtype=">f4").reshape(2, 3, 4).transpose(2, 0, 1),
+                                       (np.zeros((2, 3), np.uint8), np.ones((1, 5), np.int64)),
+                                       {"grid": [1, 2], "note": "é"}], ids=["array", "ragged", "plan"])
+    def test_the_fast_hash_is_xxh3_128_of_the_same_bytes(self, value):
+        rec = StageRecord("x", value, "any")
+        raw = canonical_bytes(value)
+        assert rec.xxh3_128 == xxhash.xxh3_128(raw).hexdigest() and len(rec.xxh3_128) == 32
+        assert rec.sha256 == hashlib.sha256(raw).hexdigest()
+
+    def test_a_plan_is_hashed_when_recorded(self):
+        """A dict stays mutable: both its hashes are of what was recorded, whatever happens to it later."""
+        plan = {"grid": [1, 2]}
+        rec = StageRecord("plan", plan, "plan")
+        rec.value["grid"].append(3)
+        raw = b'{"grid":[1,2]}'
+        assert rec.sha256 == hashlib.sha256(raw).hexdigest() and rec.xxh3_128 == xxhash.xxh3_128(raw).hexdigest()
+
+    def test_to_dict_takes_only_the_hashes_asked_for(self):
+        rec = StageRecord("x", np.arange(6, dtype=np.uint8), "N")
+        d = rec.to_dict(hashes=("xxh3_128",))
+        assert d["xxh3_128"] == rec.xxh3_128 and "sha256" not in d and "sha1" not in d
+        assert "sha256" not in rec.__dict__ and "sha1" not in rec.__dict__  # never computed
+        assert set(rec.to_dict()) >= {"sha1", "sha256"} and "xxh3_128" not in rec.to_dict()
 
     def test_big_endian_input_hashes_as_little_endian(self):
         arr = np.arange(10, dtype=">f4")

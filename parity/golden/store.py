@@ -9,11 +9,12 @@ Layout under a golden root (default ``fixtures/golden/``):
        "environments": {"<env id>": {"numpy": "2.3.5", "Pillow": "13.0.0", "libjpeg": "...", ...}},
        "cases": {"<preset>/<impl>/<image>": {
            "impl_version": "...", "environment": "<env id>",
-           "stages": {"<stage>": {"sha256", "shape", "dtype", "layout", "approximate", "array"}},
+           "stages": {"<stage>": {"sha256", "xxh3_128", "shape", "dtype", "layout", "approximate", "array"}},
            "plan": {...}}}}
 
   ``plan`` (and any other dict-valued stage, under ``stages.<name>.value``) is stored whole so a changed
-  plan is shown key by key. ``environments`` records the versions of every library that can change
+  plan is shown key by key. ``xxh3_128`` is what a check compares (``parity.trace``: ~15x faster than
+  sha256, which stays the identity shown; an entry without it is checked by sha256). ``environments`` records the versions of every library that can change
   pixels (decoders, resamplers), so a mismatch says whether the environment or the code changed.
 - ``<preset>/<impl>/<image>/<stage>.npz``: compressed arrays for a small curated subset (ARRAY_IMAGES;
   integer stages up to ARRAY_MAX_BYTES, float stages up to ARRAY_MAX_FLOAT_BYTES), so a changed hash
@@ -42,7 +43,7 @@ from PIL import features
 from parity.decode.jpeg.libjpeg import libjpeg_turbo_version
 from parity.errors import ParityError
 from parity.files import MAX_MANIFEST_BYTES, atomic_write, read_regular
-from parity.trace import StageRecord, Trace
+from parity.trace import FAST_HASH, StageRecord, Trace
 
 #: manifest layout version
 MANIFEST_VERSION = 1
@@ -107,7 +108,7 @@ def case_key(preset: str, impl: str, image: str) -> str:
 
 
 def stage_entry(rec: StageRecord) -> dict[str, Any]:
-    e: dict[str, Any] = {"sha256": rec.sha256, "shape": rec.shape_json, "dtype": rec.dtype, "layout": rec.layout,
+    e: dict[str, Any] = {"sha256": rec.sha256, FAST_HASH: rec.xxh3_128, "shape": rec.shape_json, "dtype": rec.dtype, "layout": rec.layout,
                          "approximate": rec.approximate, "array": False}
     if rec.kind == "plan" and rec.name != "plan":  # the plan itself is stored once, as the case's "plan"
         e["value"] = rec.value
@@ -155,6 +156,10 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     atomic_write(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
 
 
+def _is_hex(value: Any, digits: int) -> bool:
+    return isinstance(value, str) and len(value) == digits and all(c in "0123456789abcdef" for c in value)
+
+
 def _manifest_problem(m: Any) -> str | None:
     """What is structurally wrong with a parsed manifest (None when it has the documented shape)."""
     if not isinstance(m, dict):
@@ -180,6 +185,8 @@ def _manifest_problem(m: Any) -> str | None:
         for name, st in entry["stages"].items():
             if not isinstance(st, dict) or not isinstance(st.get("sha256"), str):
                 return f"case {key!r} stage {name!r} has no 'sha256' string"
+            if FAST_HASH in st and not _is_hex(st[FAST_HASH], 32):
+                return f"case {key!r} stage {name!r}: {FAST_HASH!r} is not a 32-digit hex string"
             if not isinstance(st.get("shape"), list) or not isinstance(st.get("dtype"), str):
                 return f"case {key!r} stage {name!r} needs a 'shape' list and a 'dtype' string"
     return None
