@@ -4,6 +4,8 @@ divergences ordered geometry first, progress on stderr)."""
 from __future__ import annotations
 
 import json
+import os
+import platform
 import sys
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from parity import matrix
 from parity.case import run_case
 from parity.decode import decode_pil
 from parity.decode.profiles import DecodeCache, decode_file
-from parity.engine import Job, Task, run_task
+from parity.engine import Job, Task, keep_freed_memory, run_task
 from parity.errors import ParityError
 from parity.impls import IMPLS, ImageInput
 from parity.presets import get_preset
@@ -183,6 +185,16 @@ class TestRunMatrix:
 
         assert rows(parallel) == rows(results)
         assert all(len(impls) == 2 for _, _, impls in rows(parallel))
+
+    def test_worker_allocator_settings_are_accepted_and_passed_on(self, monkeypatch):
+        """The pool initializer's mallopt values are ones glibc accepts (mallopt returns 0 for a refused
+        one); elsewhere it reports that it did nothing. The processes a worker starts (Node) get the same
+        settings through the environment, unless the user set their own."""
+        for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"):
+            monkeypatch.delenv(name, raising=False)  # restored after the test
+        monkeypatch.setenv("MALLOC_TOP_PAD_", "4096")
+        assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
+        assert os.environ["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20) and os.environ["MALLOC_TOP_PAD_"] == "4096"
 
     def test_unknown_preset_and_impl(self):
         with pytest.raises(ParityError, match="unknown preset"):
