@@ -21,6 +21,14 @@ def check_install(session: nox.Session) -> None:
 TEST_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
 
 
+def tests_environment() -> dict[str, str]:
+    """TEST_ENV, and glibc keeping freed memory for reuse in every test process, as the engine's pool workers
+    do (``parity.engine.keep_freed_memory``: a third fewer page faults, ~6 s of the suite)."""
+    from parity.engine import WORKER_MALLOC_ENV
+
+    return {**WORKER_MALLOC_ENV, **TEST_ENV}
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite (what CI runs), on every core.
@@ -29,7 +37,7 @@ def tests(session: nox.Session) -> None:
     examples (hypothesis profile ``ci``, tests/conftest.py)."""
     check_install(session)
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", *session.posargs,
-                env=TEST_ENV)
+                env=tests_environment())
 
 
 @nox.session
@@ -37,7 +45,7 @@ def tests_full(session: nox.Session) -> None:
     """Nightly: the test suite with every example of every property test (hypothesis profile ``nightly``)."""
     check_install(session)
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", *session.posargs,
-                env={**TEST_ENV, "HYPOTHESIS_PROFILE": "nightly"})
+                env={**tests_environment(), "HYPOTHESIS_PROFILE": "nightly"})
 
 
 @nox.session

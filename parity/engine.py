@@ -180,8 +180,9 @@ def run_tasks(tasks: Iterable[Task], job: Job = Job(), workers: int = 1,
 #: glibc ``mallopt`` parameters (malloc.h) and the values a worker sets
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 _WORKER_MALLOPT = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30), (_M_TOP_PAD, 64 << 20))
-#: the same settings for child processes, which glibc reads from the environment at start
-_WORKER_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
+#: the same settings for child processes, which glibc reads from the environment at start (also what
+#: ``nox -s tests`` gives its pytest-xdist workers)
+WORKER_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
                       "MALLOC_TOP_PAD_": str(64 << 20)}
 
 
@@ -191,7 +192,7 @@ def keep_freed_memory() -> bool:
     one is a fresh ``mmap`` whose every page faults in zeroed (~4 million page faults, a fifth of a golden
     check's CPU time, in the kernel). The memory a worker holds stays at its peak until it exits (a pool
     lives for one run). Speed only; False where it does not apply (not glibc) or a value was refused."""
-    for name, value in _WORKER_MALLOC_ENV.items():  # the same for what the worker starts (Node)
+    for name, value in WORKER_MALLOC_ENV.items():  # the same for what the worker starts (Node)
         os.environ.setdefault(name, value)
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
