@@ -223,6 +223,17 @@ class TestUpdate:
         assert not (case_dir / "resize.obtained.npz").exists()
         assert check([produced(new)], tmp_path).passed
 
+    def test_an_update_gives_an_older_manifest_its_fast_hashes_and_says_so(self, tmp_path):
+        update([produced(make_trace())], tmp_path)
+        m = manifest(tmp_path)
+        del m["cases"]["toy/toy-impl/img.png"]["stages"]["resize"]["xxh3_128"]
+        write_json_atomic(tmp_path / "manifest.json", m)
+        summary = update([produced(make_trace())], tmp_path)
+        assert summary.unchanged == 1 and summary.fast_hashes_added == 1 and not summary.changed
+        assert "goldens unchanged (1 cases; 1 cases given their xxh3_128 hashes)" in summary.summary_line()
+        assert "xxh3_128" in manifest(tmp_path)["cases"]["toy/toy-impl/img.png"]["stages"]["resize"]
+        assert update([produced(make_trace())], tmp_path).fast_hashes_added == 0
+
     def test_update_unchanged(self, tmp_path):
         update([produced(make_trace())], tmp_path)
         summary = update([produced(make_trace())], tmp_path)

@@ -20,6 +20,7 @@ from parity.golden.store import (
     save_npz_atomic,
     write_json_atomic,
 )
+from parity.trace import FAST_HASH
 
 
 @dataclass
@@ -33,12 +34,16 @@ class UpdateSummary:
     unchanged: int = 0
     arrays_written: int = 0
     kept_errors: list[str] = field(default_factory=list)  # raised now; their old goldens were kept
+    # cases whose stages now carry the fast hash (FAST_HASH) they lacked: same stages, a faster check
+    fast_hashes_added: int = 0
 
     def summary_line(self) -> str:
+        added_hashes = (f"; {self.fast_hashes_added} cases given their {FAST_HASH} hashes"
+                        if self.fast_hashes_added else "")
         if not (self.added or self.removed or self.changed):
-            return f"goldens unchanged ({self.unchanged} cases) in {self.root}"
+            return f"goldens unchanged ({self.unchanged} cases{added_hashes}) in {self.root}"
         return (f"goldens updated in {self.root}: {len(self.added)} cases added, {len(self.changed)} stages "
-                f"changed, {len(self.removed)} cases removed, {self.unchanged} cases unchanged, "
+                f"changed, {len(self.removed)} cases removed, {self.unchanged} cases unchanged{added_hashes}, "
                 f"{self.arrays_written} arrays written")
 
     #: an update always succeeds (it is the only writer); the CLI exits 0 after it
@@ -47,7 +52,7 @@ class UpdateSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"root": self.root, "passed": True, "summary": self.summary_line(), "added": self.added, "removed": self.removed,
                 "changed": [list(c) for c in self.changed], "unchanged": self.unchanged,
-                "kept_errors": self.kept_errors,
+                "kept_errors": self.kept_errors, "fast_hashes_added": self.fast_hashes_added,
                 "arrays_written": self.arrays_written}
 
 
@@ -113,6 +118,8 @@ class GoldenUpdate:
             summary.changed.extend(changed)
             if not changed:
                 summary.unchanged += 1
+            if any(FAST_HASH not in e for e in old["stages"].values()):
+                summary.fast_hashes_added += 1
         self.cases[key] = new
 
     def finish(self, scope: Iterable[str] | None = None, prune: bool = True) -> UpdateSummary:
