@@ -36,6 +36,7 @@ from parity.impls.llamacpp.llava_uhd import preprocess_llava_uhd
 from parity.impls.llamacpp.plans import family_plan
 from parity.impls.llamacpp.resize import Preprocessed
 from parity.impls.llamacpp.step3vl import preprocess_step3vl
+from parity.kernels.clip_legacy import normalize_llamacpp_legacy
 from parity.presets import Preset
 from parity.trace import TraceBuilder
 
@@ -56,9 +57,10 @@ SLICING = ("llava_uhd", "idefics3", "internvl", "lfm2", "deepseekocr", "step3vl"
 
 
 def normalize_llamacpp(img: np.ndarray, mean: tuple, std: tuple) -> np.ndarray:
-    """``clip_image_f32::from_u8`` then ``normalize``: float32 ``(x / 255 - mean) / std``, HWC."""
-    x = img.astype(np.float32) / np.float32(255.0)
-    return (x - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    """``clip_image_f32::from_u8`` then ``normalize``: float32 ``(x / 255 - mean) / std``, HWC: the float32
+    operations of clip.cpp's older ``normalize_image_u8_to_f32``, so that kernel computes it (on whole rows,
+    ~5x faster than broadcasting a 3-vector)."""
+    return normalize_llamacpp_legacy(img, mean, std)
 
 
 def pack_chw(planes: tuple[np.ndarray, ...]) -> np.ndarray | tuple[np.ndarray, ...]:
