@@ -131,23 +131,29 @@ class _Band:
 @functools.lru_cache(maxsize=64)
 def _bands(in_size: int, out_size: int, filter_name: str, precision_bits: int) -> tuple[_Band, ...]:
     """The weight matrix of one axis cut into row blocks (cached per axis size, filter and precision;
-    the precision is a key so a changed ``PRECISION_BITS`` takes effect). Arrays are read-only."""
+    the precision is a key so a changed ``PRECISION_BITS`` takes effect). Arrays are read-only.
+
+    Built for all blocks at once: every block's dense slice is a view of one buffer, each tap written to
+    its (block, row, column) place by a single scatter."""
     c = coefficients_pillow_fixed(in_size, out_size, filter_name)
-    taps = np.arange(c.weights.shape[1])
     unit = 2.0 ** -precision_bits  # a power of two: w * unit is exact, so every product stays exact
-    bands = []
-    for b0 in range(0, out_size, _BLOCK):
-        b1 = min(b0 + _BLOCK, out_size)
-        xmin, count = c.xmin[b0:b1], c.count[b0:b1]
-        lo, hi = int(xmin.min()), int((xmin + count).max())
-        valid = taps[None, :] < count[:, None]
-        rows = np.broadcast_to(np.arange(b1 - b0)[:, None], valid.shape)[valid]
-        cols = (xmin[:, None] - lo + taps[None, :])[valid]
-        dense = np.zeros((b1 - b0, hi - lo), dtype=np.float64)
-        dense[rows, cols] = c.weights[b0:b1][valid] * unit
-        dense.flags.writeable = False
-        bands.append(_Band(b0, b1, lo, hi, dense))
-    return tuple(bands)
+    starts = np.arange(0, out_size, _BLOCK)
+    block = np.arange(out_size) // _BLOCK  # the block of each output pixel
+    lo = np.minimum.reduceat(c.xmin, starts)
+    hi = np.maximum.reduceat(c.xmin + c.count, starts)
+    rows = np.diff(np.append(starts, out_size))
+    width = hi - lo
+    offset = np.concatenate([[0], np.cumsum(rows * width)])  # where each block's (rows, width) slice starts
+    taps = np.arange(c.weights.shape[1])
+    valid = taps[None, :] < c.count[:, None]  # [output pixel, tap]
+    out_idx, tap_idx = np.nonzero(valid)
+    b = block[out_idx]
+    flat = offset[b] + (out_idx - starts[b]) * width[b] + (c.xmin[out_idx] - lo[b] + tap_idx)
+    buf = np.zeros(int(offset[-1]), dtype=np.float64)
+    buf[flat] = c.weights[out_idx, tap_idx] * unit
+    buf.flags.writeable = False
+    return tuple(_Band(int(s0), int(s0 + n), int(l0), int(h0), buf[o:o + n * w].reshape(n, w))
+                 for s0, n, l0, h0, w, o in zip(starts, rows, lo, hi, width, offset[:-1], strict=True))
 
 
 def _resample_rows(rows: np.ndarray, in_size: int, out_size: int, filter_name: str) -> np.ndarray:
@@ -177,7 +183,8 @@ def _resample_rows(rows: np.ndarray, in_size: int, out_size: int, filter_name: s
         a += 0.5  # the 1 << (PRECISION_BITS - 1) bias, in units of 2**PRECISION_BITS
         # clip8(v >> 22): the shift floors; clamping to [0, 255] first and then truncating (the cast)
         # gives the same byte, as truncation is floor for values >= 0 and 0, 255 are whole
-        np.clip(a, 0.0, 255.0, out=a)
+        np.maximum(a, 0.0, out=a)  # np.clip's value, without its Python-level dispatch (once per block)
+        np.minimum(a, 255.0, out=a)
         np.copyto(out[b.out0:b.out1], a, casting="unsafe")
     return out
 
