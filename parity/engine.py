@@ -167,7 +167,7 @@ def run_tasks(tasks: Iterable[Task], job: Job = Job(), workers: int = 1,
     own = executor is None
     # spawn, not fork: a forked child of a process whose BLAS / torch threads hold locks can deadlock
     pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=keep_freed_memory)
+                                           initializer=init_worker)
     try:
         futures = [pool.submit(run_task, task, job) for task in tasks]
         for fut in as_completed(futures):
@@ -175,6 +175,21 @@ def run_tasks(tasks: Iterable[Task], job: Job = Job(), workers: int = 1,
     finally:
         if own:
             pool.shutdown(cancel_futures=True)
+
+
+#: thread pools of numerical libraries (OpenMP: torch; BLAS: numpy, OpenCV) pinned to one thread in pool
+#: workers: the pool already runs a worker per core, and two threads each on two cores only contend (a
+#: golden check: ~10 CPU-s less). Read when each library loads, i.e. after the initializer.
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+              "NUMEXPR_NUM_THREADS")
+
+
+def init_worker() -> None:
+    """A pool worker's set-up, before its first task: one thread per numerical library (unless the user
+    set a count) and ``keep_freed_memory``. Speed only: results do not depend on either."""
+    for name in THREAD_ENV:
+        os.environ.setdefault(name, "1")
+    keep_freed_memory()
 
 
 #: glibc ``mallopt`` parameters (malloc.h) and the values a worker sets

@@ -17,7 +17,7 @@ from parity import matrix
 from parity.case import run_case
 from parity.decode import decode_pil
 from parity.decode.profiles import DecodeCache, decode_file
-from parity.engine import Job, Task, keep_freed_memory, run_task
+from parity.engine import THREAD_ENV, Job, Task, init_worker, keep_freed_memory, run_task
 from parity.errors import ParityError
 from parity.impls import IMPLS, ImageInput
 from parity.presets import get_preset
@@ -195,6 +195,13 @@ class TestRunMatrix:
         monkeypatch.setenv("MALLOC_TOP_PAD_", "4096")
         assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
         assert os.environ["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20) and os.environ["MALLOC_TOP_PAD_"] == "4096"
+
+    def test_a_worker_pins_numerical_libraries_to_one_thread_unless_told_otherwise(self, monkeypatch):
+        for name in THREAD_ENV:
+            monkeypatch.delenv(name, raising=False)  # restored after the test
+        monkeypatch.setenv("MKL_NUM_THREADS", "3")
+        init_worker()
+        assert {name: os.environ[name] for name in THREAD_ENV} == {**{n: "1" for n in THREAD_ENV}, "MKL_NUM_THREADS": "3"}
 
     def test_unknown_preset_and_impl(self):
         with pytest.raises(ParityError, match="unknown preset"):

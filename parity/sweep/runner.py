@@ -30,14 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from parity.decode import read_bytes
-from parity.engine import Job, Task, case_dict, failed_case, keep_freed_memory, run_task
+from parity.engine import Job, Task, case_dict, failed_case, init_worker, run_task
 from parity.errors import ParityError
 from parity.presets import get_preset
 from parity.sweep.rows import case_rows, unusable_reason
 
-#: thread pools of numerical libraries pinned to one thread in pool workers
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-              "NUMEXPR_NUM_THREADS")
 #: tasks in flight per worker (one running, one queued: a worker never waits for the next task)
 IN_FLIGHT_PER_WORKER = 2
 #: a sweep task's job: no observers (the worst cases get theirs when re-run, parity.sweep.worst)
@@ -80,9 +77,7 @@ def sweep_task(item: SweepItem, job: Job = NO_OBSERVERS) -> dict[str, Any]:
 
 
 def _init_pool_worker() -> None:
-    for name in THREAD_ENV:
-        os.environ.setdefault(name, "1")
-    keep_freed_memory()  # as the engine's pool workers (speed only)
+    init_worker()  # as the engine's pool workers: one thread per library, freed memory kept
     if sys.platform.startswith("linux"):
         try:  # prctl(PR_SET_PDEATHSIG = 1, SIGKILL): die with the sweep process
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
