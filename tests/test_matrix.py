@@ -17,7 +17,7 @@ from parity import matrix
 from parity.case import run_case
 from parity.decode import decode_pil
 from parity.decode.profiles import DecodeCache, decode_file
-from parity.engine import THREAD_ENV, Job, Task, init_worker, keep_freed_memory, run_task
+from parity.engine import THREAD_ENV, WORKER_MALLOC_ENV, Job, Task, init_worker, keep_freed_memory, run_task, run_tasks
 from parity.errors import ParityError
 from parity.impls import IMPLS, ImageInput
 from parity.presets import get_preset
@@ -202,6 +202,18 @@ class TestRunMatrix:
         monkeypatch.setenv("MKL_NUM_THREADS", "3")
         init_worker()
         assert {name: os.environ[name] for name in THREAD_ENV} == {**{n: "1" for n in THREAD_ENV}, "MKL_NUM_THREADS": "3"}
+
+    def test_pool_workers_are_set_up_before_their_first_case(self, monkeypatch):
+        """A pool worker runs ``init_worker`` before any case: one thread per numerical library and the
+        allocator settings, even when the parent process has none of them."""
+        for name in (*THREAD_ENV, *WORKER_MALLOC_ENV):
+            monkeypatch.delenv(name, raising=False)  # the spawned workers inherit this environment
+        task = Task(str(IMAGES / "tiny_27x27.png"), (("llava-1.5", ("llamacpp",)),))
+        job = Job((("engine_probe:environment_observer", ()),))
+        rows = [d for done in run_tasks([task, task], job, workers=2) for d in done]
+        assert len(rows) == 2 and all(d["worker_pid"] != os.getpid() for d in rows)
+        expected = {**{name: "1" for name in THREAD_ENV}, **WORKER_MALLOC_ENV}
+        assert all(d["worker_environment"] == expected for d in rows)
 
     def test_unknown_preset_and_impl(self):
         with pytest.raises(ParityError, match="unknown preset"):
