@@ -87,7 +87,7 @@ def canonical_nbytes(value: StageValue) -> int:
     return arr.size * arr.dtype.itemsize
 
 
-#: hash names a stage can be identified by: hashlib's, and XXH3-128 (see the module docstring)
+#: the fast stage identity a golden check compares: XXH3-128 (see the module docstring)
 FAST_HASH = "xxh3_128"
 #: the hashes a run's JSON shows for each stage (``shasum`` and ``sha256sum`` of the canonical bytes)
 FULL_HASHES = ("sha1", "sha256")
