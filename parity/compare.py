@@ -259,8 +259,13 @@ def diff_arrays(name: str, a: np.ndarray, b: np.ndarray, layout: str = "", std: 
     fa, fb = a.astype(np.float64), b.astype(np.float64)
     is_int = np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer)
     d = np.abs(fb - fa)
+    # Every |Δ| finite (always for integer stages; then neither side holds a NaN or an inf): the NaN-aware
+    # steps below reduce to their plain forms, the same numbers bit for bit without their masks and copies.
+    scale = _level_scale(layout, a.shape, std, is_int)
+    finite = bool(np.isfinite(scale).all()) and (is_int or bool(np.isfinite(d).all()))
+    nanmax, nanmean = (np.max, np.mean) if finite else (np.nanmax, np.nanmean)
     # NaN-safe: a NaN on either side counts as a difference
-    neq = (d != 0) | (np.isnan(fa) != np.isnan(fb))
+    neq = (d != 0) if finite else (d != 0) | (np.isnan(fa) != np.isnan(fb))
     n_diff = int(np.count_nonzero(neq))
     common = dict(name=name, kind="array", dtype_a=dtype_a or str(a.dtype), dtype_b=dtype_b or str(b.dtype),
                   shape_a=tuple(a.shape), shape_b=tuple(b.shape), n=int(a.size), note=note)
@@ -268,22 +273,24 @@ def diff_arrays(name: str, a: np.ndarray, b: np.ndarray, layout: str = "", std: 
     if n_diff == 0:
         status = "differ" if dtype_differs else "equal"
         return StageDiff(status=status, **common)
-    lev = d * _level_scale(layout, a.shape, std, is_int)
+    lev = d * scale
     first = tuple(int(i) for i in np.unravel_index(int(np.argmax(neq)), a.shape))
-    worst_flat = int(np.nanargmax(np.where(np.isnan(d), np.inf, d)))
+    worst_flat = int(np.argmax(d)) if finite else int(np.nanargmax(np.where(np.isnan(d), np.inf, d)))
     worst = tuple(int(i) for i in np.unravel_index(worst_flat, a.shape))
     sig = float(np.sum(fa * fa))
-    err = float(np.nansum((fb - fa) ** 2))
+    err = float((np.sum if finite else np.nansum)((fb - fa) ** 2))
     nmse = err / sig if sig > 0 else math.inf
-    peak = 255.0 if is_int else float(np.nanmax(np.abs(fa))) or 1.0
+    peak = 255.0 if is_int else float(nanmax(np.abs(fa))) or 1.0
     mse = err / a.size
-    psnr = 10 * math.log10(peak * peak / mse) if mse > 0 else None
+    ratio = peak * peak / mse if mse > 0 else math.nan
+    # None also where an inf or NaN leaves the ratio undefined, infinite or 0 (it raised before)
+    psnr = 10 * math.log10(ratio) if math.isfinite(ratio) and ratio > 0 else None
     na, nb = math.sqrt(sig), math.sqrt(float(np.sum(fb * fb)))
     cos = float(np.sum(fa * fb) / (na * nb)) if na > 0 and nb > 0 else None
     hist = level_histogram(lev[neq])
     return StageDiff(
-        status="differ", n_diff=n_diff, max_abs=float(np.nanmax(d)), mean_abs=float(np.nanmean(d)),
-        max_levels=float(np.nanmax(lev)), mean_levels=float(np.nanmean(lev)), nmse=nmse, psnr_db=psnr,
+        status="differ", n_diff=n_diff, max_abs=float(nanmax(d)), mean_abs=float(nanmean(d)),
+        max_levels=float(nanmax(lev)), mean_levels=float(nanmean(lev)), nmse=nmse, psnr_db=psnr,
         cosine=cos, first_index=first, worst_index=worst,
         worst_values=(fa[worst].item(), fb[worst].item()), histogram=hist,
         first_at=locate(first, layout, a.shape), worst_at=locate(worst, layout, a.shape), layout=layout,
@@ -294,7 +301,8 @@ def level_histogram(levels: np.ndarray) -> dict[int, int]:
     """|Δ| in uint8 levels, rounded -> count (differing elements only). Past LIST_CAP distinct values the
     rest are folded into one last bin, stored under the negated value (``-v`` reads ">= v", see
     hist_label), so the counts always add up to the number of differences."""
-    vals, counts = np.unique(np.rint(np.nan_to_num(levels, nan=1e9)).astype(np.int64), return_counts=True)
+    # NaN and inf (a NaN or an inf on one side) count as 1e9 levels, a number the cast to int64 can hold
+    vals, counts = np.unique(np.rint(np.nan_to_num(levels, nan=1e9, posinf=1e9)).astype(np.int64), return_counts=True)
     if len(vals) > LIST_CAP:
         counts = np.concatenate([counts[: LIST_CAP - 1], [counts[LIST_CAP - 1:].sum()]])
         vals = np.concatenate([vals[: LIST_CAP - 1], [-max(int(vals[LIST_CAP - 1]), 1)]])

@@ -56,6 +56,32 @@ class TestDiffArrays:
         assert len(d.histogram) == LIST_CAP and hist_label(last, d.histogram) == f">={LIST_CAP}"
         assert d.to_dict()["histogram_levels"][f">={LIST_CAP}"] == 99 - (LIST_CAP - 1)
 
+    def test_nan_and_inf_are_differences_and_never_raise(self):
+        a = np.zeros(6, np.float32)
+        b = a.copy()
+        b[1], b[3], b[4] = np.nan, np.inf, 0.5
+        d = diff_arrays("normalize", a, b, "N")
+        assert d.n_diff == 3 and d.first_index == (1,) and d.max_abs == np.inf
+        assert d.psnr_db is None  # mse is inf: 10 log10(1 / inf) is undefined (it raised a ValueError)
+        assert d.worst_index == (1,)  # a NaN counts as the worst, as +inf would
+        assert d.histogram == {128: 1, 10**9: 2}  # 0.5 * 255 levels; NaN and inf as 1e9 levels
+
+    def test_finite_stats_are_the_nan_aware_ones(self):
+        """Finite stages take the plain reductions: the same numbers as numpy's NaN-aware forms."""
+        rng = np.random.default_rng(5)
+        a = rng.standard_normal((2, 3, 7, 5)).astype(np.float32)
+        b = a + (rng.random(a.shape) < 0.3) * np.float32(0.01)
+        d = diff_arrays("pack", a, b, "tiles,C,H,W", STD)
+        fa, fb = a.astype(np.float64), b.astype(np.float64)
+        delta = np.abs(fb - fa)
+        lev = delta * (255.0 * np.asarray(STD, np.float64).reshape(1, 3, 1, 1))
+        assert (d.max_abs, d.mean_abs) == (float(np.nanmax(delta)), float(np.nanmean(delta)))
+        assert (d.max_levels, d.mean_levels) == (float(np.nanmax(lev)), float(np.nanmean(lev)))
+        assert d.nmse == float(np.nansum((fb - fa) ** 2)) / float(np.sum(fa * fa))
+        peak, mse = float(np.nanmax(np.abs(fa))), float(np.nansum((fb - fa) ** 2)) / a.size
+        assert d.psnr_db == 10 * np.log10(peak * peak / mse)
+        assert d.worst_index == np.unravel_index(int(np.nanargmax(delta)), a.shape)
+
     def test_identical(self):
         a = np.ones((3, 3), np.float32)
         d = diff_arrays("x", a, a.copy())
