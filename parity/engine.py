@@ -55,10 +55,14 @@ class Job:
     # False: traces only, no impl-vs-baseline diffs, and the case dicts' stages carry only the fast hash (a
     # golden check or update: it compares the records themselves with the store)
     compare: bool = True
+    # the hashes of each stage in the case dicts; None: sha1 and sha256 when comparing, else the fast hash
+    stage_hashes: tuple[str, ...] | None = None
 
     @property
     def hashes(self) -> tuple[str, ...]:
         """The hashes of each stage in the case dicts."""
+        if self.stage_hashes is not None:
+            return self.stage_hashes
         return FULL_HASHES if self.compare else (FAST_HASH,)
 
 

@@ -199,6 +199,9 @@ class TestStore:
         row = db.execute("SELECT * FROM results WHERE impl = 'ollama' AND class = 'geometry' LIMIT 1").fetchone()
         case = run_case(row["image_path"], get_preset(row["preset"]), ["reference", "ollama"])
         assert case.traces["ollama"]["pack"].sha256 == row["pack_sha256"]
+        assert case.traces["ollama"]["pack"].sha1 == row["pack_sha1"]  # `shasum inp_raw`, though stages carry no sha1
+        stages = json.loads(row["stages"])
+        assert [s["sha256"] for s in stages] == [r.sha256 for r in case.traces["ollama"].stages]
         assert case.diffs["ollama"].first_divergence.name == row["first_stage"] == "plan"
         assert row["command"] == (f"parity run {row['image_path']} --model {row['preset']} "
                                   "--impl reference,ollama --baseline reference")

@@ -56,6 +56,15 @@ def _max_levels(diff: dict | None) -> float | None:
     return max(values) if values else None
 
 
+def pack_sha1_observer():
+    """Engine observer of a sweep's job: each case dict gets ``pack_sha1`` (impl -> sha1 of its ``pack``, i.e.
+    ``shasum inp_raw``), the one sha1 a row keeps, so the stages need not each carry one."""
+    def observe(case, d: dict) -> None:
+        d["pack_sha1"] = {name: trace["pack"].sha1 for name, trace in case.traces.items() if "pack" in trace}
+
+    return observe
+
+
 def case_rows(case: dict, path: str, sha256: str, size: int) -> list[dict[str, Any]]:
     """The rows of one case dict (``parity.engine.case_dict``) of the image at ``path``."""
     baseline = case["baseline"]
@@ -92,7 +101,7 @@ def case_rows(case: dict, path: str, sha256: str, size: int) -> list[dict[str, A
             "first_nmse": first.get("nmse") if first else None,
             "pack_max_levels": pack_diff.get("max_levels") if pack_diff else None,
             "pack_nmse": pack_diff.get("nmse") if pack_diff else None,
-            "pack_sha1": pack["sha1"] if pack else None,
+            "pack_sha1": (pack.get("sha1") or case.get("pack_sha1", {}).get(impl)) if pack else None,
             "pack_sha256": pack["sha256"] if pack else None,
             "stages": _json([{"name": s["name"], "kind": s["kind"], "dtype": s["dtype"], "shape": s["shape"],
                               "layout": s["layout"], "sha256": s["sha256"], "approximate": s.get("approximate")}

@@ -37,8 +37,10 @@ from parity.sweep.rows import case_rows, unusable_reason
 
 #: tasks in flight per worker (one running, one queued: a worker never waits for the next task)
 IN_FLIGHT_PER_WORKER = 2
-#: a sweep task's job: no observers (the worst cases get theirs when re-run, parity.sweep.worst)
-NO_OBSERVERS = Job()
+#: a sweep task's job: stages with their sha256 only (what a row keeps) and the pack's sha1 beside them
+#: (``parity.sweep.rows.pack_sha1_observer``): a sha1 of every stage was a fifth of a sweep's time. The worst
+#: cases get their full dicts and pictures when re-run (parity.sweep.worst).
+SWEEP_JOB = Job((("parity.sweep.rows:pack_sha1_observer", ()),), stage_hashes=("sha256",))
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def _peak_rss_mib() -> float:
     return round(kib / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
-def sweep_task(item: SweepItem, job: Job = NO_OBSERVERS) -> dict[str, Any]:
+def sweep_task(item: SweepItem, job: Job = SWEEP_JOB) -> dict[str, Any]:
     """Run one task; {"sha256", "rows", "unusable", "elapsed_s", "worker", "peak_rss_mib"}."""
     t0 = time.monotonic()
     task = item.task
@@ -91,7 +93,7 @@ def local_pool(workers: int) -> ProcessPoolExecutor:
                                initializer=_init_pool_worker)
 
 
-def run_items(items: Iterable[SweepItem], job: Job = NO_OBSERVERS, workers: int = 1, executor: Executor | None = None,
+def run_items(items: Iterable[SweepItem], job: Job = SWEEP_JOB, workers: int = 1, executor: Executor | None = None,
               slots: int | None = None) -> Iterator[dict[str, Any]]:
     """Each item's ``sweep_task`` result as it completes: in this process (``workers`` 1, no executor),
     on a local pool of ``workers`` processes, or on ``executor`` (``slots``: how many tasks it runs at
