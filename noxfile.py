@@ -5,6 +5,8 @@ install is consistent (``pip check``), so a broken environment fails loudly inst
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -25,8 +27,6 @@ def tests_environment() -> dict[str, str]:
     """TEST_ENV, plus what the engine's pool workers get (``parity.engine.init_worker``), in every test process:
     glibc keeping freed memory for reuse (a third fewer page faults) and one thread per numerical library
     unless the shell set a count (pytest-xdist already runs a worker per core). ~95 -> ~80 s."""
-    import os
-
     from parity.engine import THREAD_ENV, WORKER_MALLOC_ENV
 
     return {**WORKER_MALLOC_ENV, **{n: os.environ.get(n, "1") for n in THREAD_ENV}, **TEST_ENV}

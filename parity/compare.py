@@ -258,7 +258,8 @@ def diff_arrays(name: str, a: np.ndarray, b: np.ndarray, layout: str = "", std: 
     """Stats of ``b`` against ``a`` (same shape). Integer stages compare exactly; see module doc."""
     fa, fb = a.astype(np.float64), b.astype(np.float64)
     is_int = np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer)
-    d = np.abs(fb - fa)
+    delta = fb - fa
+    d = np.abs(delta)
     # Every |Δ| finite (always for integer stages; then neither side holds a NaN or an inf): the NaN-aware
     # steps below reduce to their plain forms, the same numbers bit for bit without their masks and copies.
     scale = _level_scale(layout, a.shape, std, is_int)
@@ -278,7 +279,7 @@ def diff_arrays(name: str, a: np.ndarray, b: np.ndarray, layout: str = "", std: 
     worst_flat = int(np.argmax(d)) if finite else int(np.nanargmax(np.where(np.isnan(d), np.inf, d)))
     worst = tuple(int(i) for i in np.unravel_index(worst_flat, a.shape))
     sig = float(np.sum(fa * fa))
-    err = float((np.sum if finite else np.nansum)((fb - fa) ** 2))
+    err = float((np.sum if finite else np.nansum)(delta ** 2))
     nmse = err / sig if sig > 0 else math.inf
     peak = 255.0 if is_int else float(nanmax(np.abs(fa))) or 1.0
     mse = err / a.size
@@ -302,7 +303,8 @@ def level_histogram(levels: np.ndarray) -> dict[int, int]:
     rest are folded into one last bin, stored under the negated value (``-v`` reads ">= v", see
     hist_label), so the counts always add up to the number of differences."""
     # NaN and inf (a NaN or an inf on one side) count as 1e9 levels, a number the cast to int64 can hold
-    vals, counts = np.unique(np.rint(np.nan_to_num(levels, nan=1e9, posinf=1e9)).astype(np.int64), return_counts=True)
+    rounded = np.rint(np.nan_to_num(levels, nan=1e9, posinf=1e9)).astype(np.int64)
+    vals, counts = np.unique(rounded, return_counts=True)
     if len(vals) > LIST_CAP:
         counts = np.concatenate([counts[: LIST_CAP - 1], [counts[LIST_CAP - 1:].sum()]])
         vals = np.concatenate([vals[: LIST_CAP - 1], [-max(int(vals[LIST_CAP - 1]), 1)]])

@@ -196,13 +196,11 @@ def init_worker() -> None:
     keep_freed_memory()
 
 
-#: glibc ``mallopt`` parameters (malloc.h) and the values a worker sets
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-_WORKER_MALLOPT = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30), (_M_TOP_PAD, 64 << 20))
+#: glibc malloc settings a worker makes: name -> (``mallopt`` parameter number from malloc.h, value)
+_WORKER_MALLOPT = {"MMAP_THRESHOLD": (-3, 32 << 20), "TRIM_THRESHOLD": (-1, 1 << 30), "TOP_PAD": (-2, 64 << 20)}
 #: the same settings for child processes, which glibc reads from the environment at start (also what
 #: ``nox -s tests`` gives its pytest-xdist workers)
-WORKER_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
-                      "MALLOC_TOP_PAD_": str(64 << 20)}
+WORKER_MALLOC_ENV = {f"MALLOC_{name}_": str(value) for name, (_, value) in _WORKER_MALLOPT.items()}
 
 
 def keep_freed_memory() -> bool:
@@ -218,7 +216,7 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return all([mallopt(param, value) == 1 for param, value in _WORKER_MALLOPT])
+    return all([mallopt(param, value) == 1 for param, value in _WORKER_MALLOPT.values()])
 
 
 def default_workers() -> int:

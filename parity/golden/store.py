@@ -14,8 +14,9 @@ Layout under a golden root (default ``fixtures/golden/``):
 
   ``plan`` (and any other dict-valued stage, under ``stages.<name>.value``) is stored whole so a changed
   plan is shown key by key. ``xxh3_128`` is what a check compares (``parity.trace``: ~15x faster than
-  sha256, which stays the identity shown; an entry without it is checked by sha256). ``environments`` records the versions of every library that can change
-  pixels (decoders, resamplers), so a mismatch says whether the environment or the code changed.
+  sha256, which stays the identity shown; an entry without it is checked by sha256). ``environments``
+  records the versions of every library that can change pixels (decoders, resamplers), so a mismatch says
+  whether the environment or the code changed.
 - ``<preset>/<impl>/<image>/<stage>.npz``: compressed arrays for a small curated subset (ARRAY_IMAGES;
   integer stages up to ARRAY_MAX_BYTES, float stages up to ARRAY_MAX_FLOAT_BYTES), so a changed hash
   is explained numerically. A mismatch writes ``<stage>.obtained.npz`` next to the expected file.
@@ -108,8 +109,8 @@ def case_key(preset: str, impl: str, image: str) -> str:
 
 
 def stage_entry(rec: StageRecord) -> dict[str, Any]:
-    e: dict[str, Any] = {"sha256": rec.sha256, FAST_HASH: rec.xxh3_128, "shape": rec.shape_json, "dtype": rec.dtype, "layout": rec.layout,
-                         "approximate": rec.approximate, "array": False}
+    e: dict[str, Any] = {"sha256": rec.sha256, FAST_HASH: rec.xxh3_128, "shape": rec.shape_json, "dtype": rec.dtype,
+                         "layout": rec.layout, "approximate": rec.approximate, "array": False}
     if rec.kind == "plan" and rec.name != "plan":  # the plan itself is stored once, as the case's "plan"
         e["value"] = rec.value
     return e
