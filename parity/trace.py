@@ -113,6 +113,20 @@ def _immutable(arr: np.ndarray) -> bool:
     return False  # memory owned by another kind of object (bytes, mmap...): copied to be safe
 
 
+def sealed(value: StageValue) -> StageValue:
+    """``value`` handed to a trace as it is: each array that owns its memory is made read-only, so
+    ``_freeze`` keeps it without a copy (a view, or an array over another object's memory, is left as it
+    is and copied as before). Only for arrays just allocated for the record (``np.stack(...)``,
+    ``np.fromfile(...)``, ``astype``) that no view was taken of yet: nothing can write them afterwards (a
+    write through the array itself raises). Returns ``value``."""
+    if isinstance(value, tuple):
+        for v in value:
+            sealed(v)
+    elif isinstance(value, np.ndarray) and value.base is None:
+        value.setflags(write=False)
+    return value
+
+
 def _freeze(value: StageValue) -> StageValue:
     """Read-only copies, so a record cannot change after it is hashed. An array that is already
     read-only and owns its memory (a shared decode), or a read-only view of one through read-only views

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import xxhash
 
-from parity.trace import StageRecord, Trace, TraceBuilder, canonical_bytes
+from parity.trace import StageRecord, Trace, TraceBuilder, canonical_bytes, sealed
 
 #: one value of each kind: a transposed big-endian array, a ragged tuple, a plan dict
 STAGE_VALUES = [np.arange(24, dtype=">f4").reshape(2, 3, 4).transpose(2, 0, 1),
@@ -117,6 +117,29 @@ class TestRecordsCannotChange:
         v = a.reshape(3, 4)
         assert not v.flags.writeable
         assert StageRecord("x", v, "flat").value is v
+
+    def test_a_sealed_new_array_is_kept_and_cannot_be_written(self):
+        a = sealed(np.stack([np.zeros(3, np.uint8), np.ones(3, np.uint8)]))
+        r = StageRecord("x", a, "rows")
+        assert r.value is a
+        with pytest.raises(ValueError, match="read-only"):
+            a[0, 0] = 9
+
+    def test_sealing_a_view_changes_nothing_and_it_is_copied(self):
+        owner = np.arange(12, dtype=np.uint8)
+        v = sealed(owner.reshape(3, 4))
+        assert v.flags.writeable and owner.flags.writeable
+        r = StageRecord("x", v, "flat")
+        owner[0] = 99
+        assert r.value is not v and r.value[0, 0] == 0
+
+    def test_a_sealed_ragged_value_keeps_its_new_parts_and_copies_its_views(self):
+        new, owner = np.zeros((2, 2), np.uint8), np.ones((4, 2), np.uint8)
+        parts = sealed((new, owner[:2]))
+        kept = StageRecord("x", parts, "HW").value
+        assert kept[0] is new and kept[1] is not parts[1]
+        owner[:] = 5
+        assert kept[1].tobytes() == bytes([1]) * 4
 
     def test_hashes_taken_later_are_of_what_was_recorded(self):
         """Array hashes are taken on first use (the array is read-only by then); a plan dict, which stays

@@ -127,6 +127,15 @@ class TestStagedRunIsTheProcessorsOwn:
         expected = plain["out.pixel_values"][0] if batched else plain["out.pixel_values"]
         assert trace["pack"].value.tobytes() == expected.tobytes()
 
+    def test_arrays_read_back_are_read_only_and_traces_keep_them_without_a_copy(self):
+        preset, rgb = get_preset("smolvlm"), make_rgb(45, 70, seed=3)
+        arrays, _ = run_js(preset, rgb)
+        assert arrays and not any(a.flags.writeable for a in arrays.values())
+        assert "preprocessed" not in arrays  # idefics3 kind: its recipe records the split frames only
+        trace = IMPL.run(ImageInput("generated.png", rgb), preset)
+        pack, normalize = trace["pack"].value, trace["normalize"].value
+        assert np.shares_memory(pack, normalize) and not pack.flags.writeable
+
     def test_qwen_normalize_is_rescale_then_mean_std_in_double_stored_as_float32(self):
         """preprocess: Float32Array.from(uint8); x = rescale_factor * x (double, stored float32);
         x = (x - mean[c]) / std[c] (double, stored float32)."""

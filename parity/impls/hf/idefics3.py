@@ -20,7 +20,7 @@ from transformers.models.idefics3.image_processing_pil_idefics3 import get_max_h
 from parity.arrays import hwc
 from parity.errors import ParityError
 from parity.families import idefics3 as geometry
-from parity.trace import TraceBuilder
+from parity.trace import TraceBuilder, sealed
 
 
 def _plan(h: int, w: int, resized, canvas, rows: int, cols: int, n_images: int, tile: int, preset) -> dict:
@@ -52,21 +52,21 @@ def stages_pil(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> Non
         frames, rows, cols = [x], 0, 0
     tb.add("plan", _plan(h, w, resized, x.shape[-2:], rows, cols, len(frames), _tile(kw), preset), "plan")
     tb.add("resize", hwc(x), "HWC", note=f"longest edge -> {resized[0]}x{resized[1]}, then whole tiles")
-    tb.add("tiles", np.stack(frames), "images,C,H,W uint8")
+    tb.add("tiles", sealed(np.stack(frames)), "images,C,H,W uint8")
     if kw["do_rescale"]:
         frames = [proc.rescale(f, kw["rescale_factor"]) for f in frames]
     if kw["do_normalize"]:
         frames = [proc.normalize(f, kw["image_mean"], kw["image_std"]) for f in frames]
-    tb.add("normalize", np.stack(frames), "images,C,H,W")
+    tb.add("normalize", sealed(np.stack(frames)), "images,C,H,W")
     if kw["do_pad"]:
 
         size = get_max_height_width([frames])  # the batch's largest frame; one image here
         padded = [proc.pad(f, size) for f in frames]
         frames, masks = [p[0] for p in padded], [p[1] for p in padded]
-        tb.add("pack", np.stack(frames).astype(np.float32), "images,C,H,W")
-        tb.add("pixel_attention_mask", np.stack(masks), "images,H,W")
+        tb.add("pack", sealed(np.stack(frames).astype(np.float32)), "images,C,H,W")
+        tb.add("pixel_attention_mask", sealed(np.stack(masks)), "images,H,W")
     else:
-        tb.add("pack", np.stack(frames), "images,C,H,W")
+        tb.add("pack", sealed(np.stack(frames)), "images,C,H,W")
 
 
 def stages_torchvision(proc, kw: dict, rgb: np.ndarray, preset, tb: TraceBuilder) -> None:

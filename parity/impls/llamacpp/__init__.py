@@ -38,7 +38,7 @@ from parity.impls.llamacpp.resize import Preprocessed
 from parity.impls.llamacpp.step3vl import preprocess_step3vl
 from parity.kernels.clip_legacy import normalize_llamacpp_legacy
 from parity.presets import Preset
-from parity.trace import TraceBuilder
+from parity.trace import TraceBuilder, sealed
 
 COMMIT = "0c1e570"
 
@@ -107,9 +107,9 @@ class LlamaCppImpl(Impl):
             rec.add("pad", one_or_tuple(padded), "HWC",
                     note="padded: " + ", ".join(s.role for s in out.steps if s.padded is not None))
         if hp.preprocessor in SLICING:
-            rec.add("tiles", stack_or_tuple(out.chunks), "chunks,H,W,C",
+            rec.add("tiles", sealed(stack_or_tuple(out.chunks)), "chunks,H,W,C",
                     note="chunk order: " + ", ".join(out.chunk_roles))
         normalized = out.normalized or tuple(normalize_llamacpp(c, hp.image_mean, hp.image_std) for c in out.chunks)
-        rec.add("normalize", stack_or_tuple(normalized), "chunks,H,W,C")
-        rec.add("pack", pack_chw(normalized), "chunks,C,H,W (inp_raw, chunks in order)",
+        rec.add("normalize", sealed(stack_or_tuple(normalized)), "chunks,H,W,C")
+        rec.add("pack", sealed(pack_chw(normalized)), "chunks,C,H,W (inp_raw, chunks in order)",
                 note="chunk order: " + ", ".join(out.chunk_roles))

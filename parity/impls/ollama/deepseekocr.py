@@ -22,7 +22,7 @@ import numpy as np
 from parity.decode.go import GoImage, premultiplied_rgba8
 from parity.families import deepseek_ocr as geometry
 from parity.families.tile_ratios import candidate_grids, closest_grid_f64
-from parity.trace import TraceBuilder
+from parity.trace import TraceBuilder, sealed
 
 from .imageproc import STANDARD_MEAN, STANDARD_STD, normalize_chw_ollama, resize_bilinear_ollama, rgb_of
 
@@ -65,7 +65,7 @@ def stages_deepseekocr(img: GoImage, preset, tb: TraceBuilder) -> None:
     tb.add("tiles", np.stack([rgb_of(t) for t in tiles]), "tiles,H,W,C", note="row-major")
     local = normalize_chw_ollama_batch(tiles)
     glob = normalize_chw_ollama(canvas, STANDARD_MEAN, STANDARD_STD)
-    tb.add("normalize", (local, glob), "(tiles,C,H,W; C,H,W)")
+    tb.add("normalize", sealed((local, glob)), "(tiles,C,H,W; C,H,W)")
     tb.add("pack", (local, glob), "(tiles,C,H,W; C,H,W)", note="FromFloats(patches, 640, 640, 3, blocks), "
            "then FromFloats(global, 1024, 1024, 3)")
 

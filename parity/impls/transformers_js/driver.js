@@ -111,9 +111,11 @@ const OBSERVERS = {
         });
         OBSERVERS.base(proc, rec);
     },
-    // Idefics3ImageProcessor: base preprocess (longest edge), then the canvas and the split on floats
+    // Idefics3ImageProcessor: base preprocess (longest edge), then the canvas and the split on floats. Its
+    // preprocess result (the whole normalized image, before the tile resize) is not a stage of the recipe
+    // (stages.py records the split frames), so only the resize is observed: no ~50 MB file per case for nothing
     idefics3(proc, rec) {
-        OBSERVERS.base(proc, rec);
+        observe(proc, 'resize', (img) => rec.image('resize', img));
         observe(proc, 'get_resize_for_vision_encoder', ({ height, width }) => {
             rec.info.canvas = [height, width];
         });

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from parity.errors import ParityError
+from parity.trace import sealed
 
 from . import npm_install
 
@@ -122,7 +123,8 @@ class NodeRuntime:
                 image = {"path": str(Path(image_path).resolve())}
             reply = self.request({"cmd": "run", "class": js_class, "kind": kind, "config": config,
                                   "image": image, "out": out, "observe": observe})
-            arrays = {name: np.fromfile(a["file"], dtype=_DTYPES[a["dtype"]]).reshape(a["shape"])
+            # read-only from the start: nothing else holds these arrays, so traces keep them without a copy
+            arrays = {name: sealed(np.fromfile(a["file"], dtype=_DTYPES[a["dtype"]])).reshape(a["shape"])
                       for name, a in reply["arrays"].items()}
         return arrays, reply["info"]
 
