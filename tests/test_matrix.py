@@ -190,11 +190,12 @@ class TestRunMatrix:
         """The pool initializer's mallopt values are ones glibc accepts (mallopt returns 0 for a refused
         one); elsewhere it reports that it did nothing. The processes a worker starts (Node) get the same
         settings through the environment, unless the user set their own."""
-        for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"):
+        for name in WORKER_MALLOC_ENV:
             monkeypatch.delenv(name, raising=False)  # restored after the test
         monkeypatch.setenv("MALLOC_TOP_PAD_", "4096")
         assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
         assert os.environ["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20) and os.environ["MALLOC_TOP_PAD_"] == "4096"
+        assert os.environ["MALLOC_MMAP_MAX_"] == "0"
 
     def test_a_worker_pins_numerical_libraries_to_one_thread_unless_told_otherwise(self, monkeypatch):
         for name in THREAD_ENV:
