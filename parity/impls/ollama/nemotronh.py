@@ -53,26 +53,34 @@ def _axis(n_in: int, n_out: int) -> tuple[np.ndarray, list[np.ndarray]]:
     return base.astype(np.int64), [_cubic2(t + 1.0), _cubic1(t), _cubic1(1.0 - t), _cubic2(2.0 - t)]
 
 
-def resize_bicubic_chw_ollama(planes: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+def resize_bicubic_chw_ollama(planes: np.ndarray, out_w: int, out_h: int, block_rows: int = 32) -> np.ndarray:
     """``resizeImageBicubicCHW`` on (3, H, W) float32 planes -> (3, out_h, out_w) float32.
 
     Each of the 16 terms is ``(float64(src) * wy) * wx`` and they are summed in (ky, kx) order, as in Go;
     ``src * wy`` is taken once per source row tap before the column taps are gathered (the same products,
-    so the same bits), and every term is built in one reused buffer."""
+    so the same bits). Output rows go ``block_rows`` at a time through three reused buffers that stay in
+    the CPU's cache (the same operations on each element: ~3x faster than whole planes on a photo)."""
     _, in_h, in_w = planes.shape
     ybase, wy = _axis(in_h, out_h)
     xbase, wx = _axis(in_w, out_w)
-    src = planes.astype(np.float64)
-    acc = np.zeros((3, out_h, out_w))
-    term = np.empty_like(acc)
-    for ky in range(4):
-        rows = src[:, np.clip(ybase - 1 + ky, 0, in_h - 1)]  # (3, out_h, in_w): float64(src) of each row tap
-        rows *= wy[ky][None, :, None]
-        for kx in range(4):
-            np.take(rows, np.clip(xbase - 1 + kx, 0, in_w - 1), axis=2, out=term)
-            term *= wx[kx][None, None, :]
-            acc += term
-    return acc.astype(np.float32)
+    row_taps = [np.clip(ybase - 1 + ky, 0, in_h - 1) for ky in range(4)]
+    col_taps = [np.clip(xbase - 1 + kx, 0, in_w - 1) for kx in range(4)]
+    out = np.empty((3, out_h, out_w), dtype=np.float32)
+    block = max(1, min(out_h, block_rows))
+    rows_buf, term_buf, acc_buf = np.empty((3, block, in_w)), np.empty((3, block, out_w)), np.empty((3, block, out_w))
+    for y0 in range(0, out_h, block):
+        y1 = min(out_h, y0 + block)
+        rows, term, acc = rows_buf[:, :y1 - y0], term_buf[:, :y1 - y0], acc_buf[:, :y1 - y0]
+        acc.fill(0.0)
+        for ky in range(4):
+            rows[...] = planes[:, row_taps[ky][y0:y1]]  # float64(src) of each row tap
+            rows *= wy[ky][y0:y1, None]
+            for kx in range(4):
+                np.take(rows, col_taps[kx], axis=2, out=term)
+                term *= wx[kx]
+                acc += term
+        out[:, y0:y1] = acc
+    return out
 
 
 def normalize_vision_chw(values: np.ndarray, mean, std) -> np.ndarray:
