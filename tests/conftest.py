@@ -27,6 +27,21 @@ settings.load_profile(HYPOTHESIS_PROFILE)
 EXAMPLE_SHARE = {"ci": 0.25, "nightly": 1.0, "explore": 1.0}
 
 
+def browser_or_skip() -> str:
+    """The Chromium-family browser of the HTML report checks. Without one such a test is skipped (on a
+    fresh machine the README's test command needs nothing beyond pip), except where ``PARITY_REQUIRE_BROWSER``
+    is 1 (``.ci/run`` sets it once it has installed Chromium): there a missing browser fails the test."""
+    from parity.report.browser import find_browser
+
+    exe = find_browser()
+    if exe is None:
+        why = "no Chromium-family browser on PATH (apt-get install -y chromium)"
+        if os.environ.get("PARITY_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{why}, and PARITY_REQUIRE_BROWSER=1 requires one")
+        pytest.skip(why)
+    return exe
+
+
 def examples(n: int) -> int:
     """``max_examples`` for a property test marked ``slow`` whose full run draws ``n`` examples: all of
     them under the ``nightly`` and ``explore`` profiles, a quarter (at least 10) in the default run."""

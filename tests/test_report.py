@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import browser_or_skip
 from PIL import Image
 
 from parity import matrix
@@ -148,9 +149,8 @@ class TestSite:
                 assert f"<tr><th>{impl}</th>" in text
 
 
-@pytest.mark.skipif(browser.find_browser() is None, reason="chromium not installed (apt-get install -y chromium); "
-                                                        "CI must install it for this check")
 def test_pages_render_in_headless_chromium(site):
+    browser_or_skip()
     out, _ = site
     checks = browser.browser_check_site(out, max_case_pages=2)
     assert len(checks) == 3
@@ -162,8 +162,8 @@ def test_pages_render_in_headless_chromium(site):
     assert any(c["images"] > 0 for c in checks[1:])
 
 
-@pytest.mark.skipif(browser.find_browser() is None, reason="chromium not installed")
 def test_browser_check_catches_broken_images_and_console_errors(tmp_path):
+    browser_or_skip()
     page = tmp_path / "bad.html"
     page.write_text(html.page("bad", '<img src="missing.png" alt="x"><script>console.error("boom")</script>'))
     c = browser.browser_check(page)

@@ -26,11 +26,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import browser_or_skip
 
 from parity.case import run_case
 from parity.cli import main
 from parity.presets import get_preset
-from parity.report.browser import browser_check_site, find_browser
+from parity.report.browser import browser_check_site
 from parity.sweep import cluster
 from parity.sweep.inputs import collect_inputs, expand_paths
 from parity.trace import canonical_bytes
@@ -406,7 +407,7 @@ class TestSummary:
             assert order.index(worst_cls) == min(order.index(c) for c in classes)
 
     def test_pages_load_in_headless_chromium(self, serial):
-        assert find_browser() is not None, "chromium is needed (apt-get install -y chromium)"
+        browser_or_skip()
         checks = browser_check_site(serial["out"])
         assert len(checks) >= 2 and all(c["ok"] for c in checks), checks
         assert any(c["images"] for c in checks[1:])  # case pages show heatmaps and thumbnails
