@@ -209,9 +209,9 @@ WORKER_MALLOC_ENV = {f"MALLOC_{name}_": str(value) for name, (_, value) in _WORK
 def keep_freed_memory() -> bool:
     """In a worker process (pool initializer): glibc serves every block from its heap and keeps freed ones
     for reuse instead of unmapping them. A case allocates and frees arrays of megabytes stage after stage;
-    by default each one of 128 KiB or more is a fresh ``mmap`` whose every page faults in zeroed (~4 million
-    page faults, a fifth of a golden check's CPU time, in the kernel; 2.0 -> 1.0 million more with no
-    ``mmap`` at all). The memory a worker holds stays near its peak until it exits (a pool lives for one
+    by default each one of 128 KiB or more is a fresh ``mmap`` whose every page faults in zeroed (a golden
+    check: ~4 million page faults, a fifth of its CPU time, in the kernel; 2.0 million with the 32 MiB
+    threshold alone, 1.0 million with no ``mmap`` at all). The memory a worker holds stays near its peak until it exits (a pool lives for one
     run; a 160-image sweep's largest worker: 1.46 -> 1.52 GB). Speed only; False where it does not apply
     (not glibc) or a value was refused."""
     for name, value in WORKER_MALLOC_ENV.items():  # the same for what the worker starts (Node)

@@ -65,11 +65,11 @@ def stages_deepseekocr(img: GoImage, preset, tb: TraceBuilder) -> None:
     tb.add("tiles", np.stack([rgb_of(t) for t in tiles]), "tiles,H,W,C", note="row-major")
     local = normalize_chw_ollama_batch(tiles)
     glob = normalize_chw_ollama(canvas, STANDARD_MEAN, STANDARD_STD)
-    tb.add("normalize", sealed((local, glob)), "(tiles,C,H,W; C,H,W)")
+    tb.add("normalize", (local, glob), "(tiles,C,H,W; C,H,W)")
     tb.add("pack", (local, glob), "(tiles,C,H,W; C,H,W)", note="FromFloats(patches, 640, 640, 3, blocks), "
            "then FromFloats(global, 1024, 1024, 3)")
 
 
 def normalize_chw_ollama_batch(tiles: np.ndarray) -> np.ndarray:
-    """``Normalize`` (channel-first) of each tile, concatenated in order: (tiles, 3, H, W)."""
-    return np.stack([normalize_chw_ollama(t, STANDARD_MEAN, STANDARD_STD) for t in tiles])
+    """``Normalize`` (channel-first) of each tile, concatenated in order: (tiles, 3, H, W), read-only."""
+    return sealed(np.stack([normalize_chw_ollama(t, STANDARD_MEAN, STANDARD_STD) for t in tiles]))

@@ -15,18 +15,12 @@ import numpy as np
 from parity.decode.go import GoImage, composite_over_white, premultiplied_rgba8
 from parity.errors import ParityError
 from parity.kernels.xdraw import resize_kernel_xdraw
+from parity.trace import sealed
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 STANDARD_MEAN = (0.5, 0.5, 0.5)
 STANDARD_STD = (0.5, 0.5, 0.5)
-
-
-def read_only(arr: np.ndarray) -> np.ndarray:
-    """``arr`` marked read-only: a stage record keeps such an array (when it owns its memory) instead
-    of copying it (``parity.trace``)."""
-    arr.setflags(write=False)
-    return arr
 
 
 def rgb_of(rgba8: np.ndarray) -> np.ndarray:
@@ -35,8 +29,8 @@ def rgb_of(rgba8: np.ndarray) -> np.ndarray:
 
     rgba8 = np.ascontiguousarray(rgba8, dtype=np.uint8)
     if rgba8.size == 0:
-        return read_only(np.zeros(rgba8.shape[:2] + (3,), dtype=np.uint8))
-    return read_only(cv2.cvtColor(rgba8, cv2.COLOR_RGBA2RGB))
+        return sealed(np.zeros(rgba8.shape[:2] + (3,), dtype=np.uint8))
+    return sealed(cv2.cvtColor(rgba8, cv2.COLOR_RGBA2RGB))
 
 
 def resize_bilinear_ollama(img: GoImage | np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
@@ -61,7 +55,7 @@ def normalize_planes_ollama(planes: np.ndarray, mean, std, out: np.ndarray | Non
     out /= np.float32(255.0)
     out -= np.asarray(mean, dtype=np.float32).reshape(shape)
     out /= np.asarray(std, dtype=np.float32).reshape(shape)
-    return read_only(out) if fresh else out
+    return sealed(out) if fresh else out
 
 
 def normalize_chw_ollama(rgba8: np.ndarray, mean, std) -> np.ndarray:

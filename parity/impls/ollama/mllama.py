@@ -19,13 +19,12 @@ import numpy as np
 from parity.decode.go import GoImage
 from parity.errors import ParityError
 from parity.families import mllama as geometry
-from parity.trace import TraceBuilder
+from parity.trace import TraceBuilder, sealed
 
 from .imageproc import (
     CLIP_MEAN,
     CLIP_STD,
     normalize_planes_ollama,
-    read_only,
     resize_bilinear_ollama,
     rgb_of,
     setting,
@@ -87,15 +86,15 @@ def stages_mllama(img: GoImage, preset, tb: TraceBuilder) -> None:
     ch, cw = plan["canvas"]
     padded = np.zeros((ch, cw, 3), dtype=np.uint8)  # draw.Over onto a zero canvas copies the bytes
     padded[: resized.shape[0], : resized.shape[1]] = resized
-    tb.add("pad", read_only(padded), "HWC")
+    tb.add("pad", sealed(padded), "HWC")
     rows, cols = plan["grid"]
     tiles = np.empty((rows * cols, 3, tile, tile), dtype=np.uint8)
     np.copyto(tiles.reshape(rows, cols, 3, tile, tile),
               padded.reshape(rows, tile, cols, tile, 3).transpose(0, 2, 4, 1, 3))
-    tb.add("tiles", read_only(tiles), "tiles,C,H,W uint8", note="splitToTiles, row-major")
+    tb.add("tiles", sealed(tiles), "tiles,C,H,W uint8", note="splitToTiles, row-major")
     pack = np.zeros((max_tiles, 3, tile, tile), dtype=np.float32)
     normalize_planes_ollama(tiles, CLIP_MEAN, CLIP_STD, out=pack[: len(tiles)])
-    read_only(pack)  # recorded as it is (no copy); the normalized tiles are its first len(tiles)
+    sealed(pack)  # recorded as it is (no copy); the normalized tiles are its first len(tiles)
     tb.add("normalize", pack if len(tiles) == max_tiles else pack[: len(tiles)], "tiles,C,H,W")
     tb.add("pack", pack, "max_tiles,C,H,W", note="EncodeMultimodal zero-fills to max_num_tiles tiles")
     tb.add("aspect_ratio_ids", np.array([[plan["aspect_ratio_id"]]], dtype=np.int64), "batch,images",

@@ -19,14 +19,13 @@ from parity.decode.go import GoImage
 from parity.errors import ParityError
 from parity.families import qwen2_vl as geometry
 from parity.families.qwen2_vl import fit_pixel_budget
-from parity.trace import TraceBuilder
+from parity.trace import TraceBuilder, sealed
 
 from .imageproc import (
     CLIP_MEAN,
     CLIP_STD,
     go_div,
     normalize_chw_ollama,
-    read_only,
     resize_bilinear_ollama,
     rgb_of,
     setting,
@@ -59,7 +58,7 @@ def patches_qwen_ollama(chw: np.ndarray, patch: int, merge: int) -> np.ndarray:
     # the frame copied T times: (.., C, T, P, P), written in one pass
     np.copyto(out.reshape(x.shape[:5] + (TEMPORAL_PATCH_SIZE, patch, patch)), x[:, :, :, :, :, None],
               casting="same_kind")
-    return read_only(out)
+    return sealed(out)
 
 
 def _stages(img: GoImage, tb: TraceBuilder, patch: int, merge: int, min_pixels: int, max_pixels: int,
