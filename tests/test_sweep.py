@@ -304,11 +304,14 @@ class TestSameRowsEverywhere:
         # would import torch again); the re-run on a pool is test_local_workers'
         monkeypatch.setattr(parity.sweep.workflow, "default_workers", lambda: 1)
         dask = str(Path(sys.executable).parent / "dask")
-        port = free_port()
-        address = f"tcp://127.0.0.1:{port}"
-        procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        # the scheduler picks its own port and writes its address once it listens: no port chosen in advance
+        # that something else (even a worker's own retried connect, a TCP self-connect) can take first
+        info, log = tmp_path / "scheduler.json", tmp_path / "scheduler.log"
+        with open(log, "wb") as err:
+            procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                       "--scheduler-file", str(info)], stdout=subprocess.DEVNULL, stderr=err)]
         try:
+            address = scheduler_address(info, procs[0], log)
             for _ in range(2):
                 procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny",
                                                "--no-dashboard", "--memory-limit", "0"],
@@ -332,6 +335,18 @@ class TestSameRowsEverywhere:
                     except subprocess.TimeoutExpired:
                         p.kill()
                         p.wait()
+
+
+def scheduler_address(info: Path, proc: subprocess.Popen, log: Path, timeout_s: float = 120) -> str:
+    """The address a ``dask scheduler --scheduler-file`` wrote (it writes the file once it listens)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError, KeyError):  # not written yet, or half written
+            return json.loads(info.read_text())["address"]
+        if proc.poll() is not None:
+            raise AssertionError(f"dask scheduler exited {proc.returncode}: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    raise AssertionError(f"dask scheduler wrote no address in {timeout_s} s: {log.read_text()[-2000:]}")
 
 
 def free_port() -> int:
